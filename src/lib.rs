@@ -1,0 +1,25 @@
+//! # ordertrail
+//!
+//! One request, traceable end to end. A factory of orders in four small axum services —
+//! gateway, orders, inventory, payments — where every request carries a correlation id that
+//! reaches every log line, every outgoing call and every span.
+//!
+//! # Layout
+//! - [`correlation`]: the request id, its task-local scope, and the server middleware.
+//! - [`logging`]: the JSON-lines layer, its outputs, and the panic hook.
+//! - [`telemetry`]: one-call setup of the process's subscriber, and its guard.
+//! - [`outgoing`]: the reqwest client that propagates the id and logs each call.
+//! - [`web`]: what services share: errors, JSON bodies, middleware stack, serving.
+//! - [`card`]: card numbers: Luhn, last four, redaction.
+//! - [`services`]: the four services, each a `router(state)`.
+
+#![deny(unsafe_code)]
+#![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
+
+pub mod card;
+pub mod correlation;
+pub mod logging;
+pub mod outgoing;
+pub mod services;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,28 @@
+//! Logs as JSON lines: one event, one line, one object, with the request id at the top level.
+//!
+//! Why our own layer rather than `tracing_subscriber::fmt().json()`: the stock formatter nests
+//! span fields under `span`/`spans` and stores them as pre-rendered JSON text that it parses again
+//! for every event. Here span fields are kept as typed values in the span's extensions, and each
+//! event is flattened once into a [`FlatRecord`] — top-level `request_id`, `service`, then span
+//! fields root to leaf, then the event's own — which the JSON encoder writes with one
+//! `write_all` from a reused buffer. The OTLP log bridge reads the same record, so both outputs
+//! always agree.
+//!
+//! # Layout
+//! - `value`: [`FieldValue`] and the visitors that record span and event fields.
+//! - `record`: [`FlatRecord`], the flattened view of one event.
+//! - `json`: [`JsonLayer`], the line encoder.
+//! - `output`: non-blocking stdout and file writers, and how dropped lines are reported.
+//! - `panic`: a panic hook that logs panics as JSON events instead of raw stderr text.
+
+mod json;
+mod output;
+mod panic;
+mod record;
+mod value;
+
+pub use json::JsonLayer;
+pub use output::{LogOutputs, OutputError, REPORT_EVERY};
+pub use panic::install_panic_hook;
+pub use record::{FlatRecord, RESERVED};
+pub use value::{FieldValue, Fields, SpanFields};

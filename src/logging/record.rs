@@ -1,0 +1,91 @@
+//! [`FlatRecord`]: one event with everything its spans know, flattened.
+
+use std::sync::Arc;
+
+use tracing::{Event, Subscriber};
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+
+use super::value::{EventFields, Fields, FieldValue, SpanFields, upsert};
+use crate::correlation::{self, RequestId};
+
+/// Keys written at the top level of every line. A span or event field with one of these names
+/// is not repeated among the fields; `request_id` and `service` are lifted from spans.
+pub const RESERVED: [&str; 9] = [
+    "timestamp",
+    "level",
+    "target",
+    "message",
+    "service",
+    "pid",
+    "request_id",
+    "trace_id",
+    "span_id",
+];
+
+/// The flattened view of one event, built once and read by every output.
+///
+/// `fields` holds the fields of all enclosing spans, root to leaf, then the event's own; a
+/// name that appears twice keeps its first position and its last value, so the event wins over
+/// its spans and a child span over its parent.
+#[derive(Debug, Default)]
+pub struct FlatRecord {
+    /// The event's message (its `message` field).
+    pub message: Option<FieldValue>,
+    /// The request id: from the nearest span that carries one, else the task-local scope.
+    pub request_id: Option<RequestId>,
+    /// The `service` field of the nearest span that has one.
+    pub service: Option<Arc<str>>,
+    /// Every other field, flattened.
+    pub fields: Fields,
+}
+
+impl FlatRecord {
+    /// Refills this record from `event`, reusing its allocations.
+    pub fn fill<S>(&mut self, event: &Event<'_>, ctx: &Context<'_, S>)
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        self.clear();
+        if let Some(scope) = ctx.event_scope(event) {
+            for span in scope.from_root() {
+                let ext = span.extensions();
+                if let Some(id) = ext.get::<RequestId>() {
+                    self.request_id = Some(id.clone());
+                }
+                if let Some(SpanFields(fields)) = ext.get::<SpanFields>() {
+                    self.add_span_fields(fields);
+                }
+            }
+        }
+        let mut visitor = EventFields {
+            message: None,
+            fields: Some(&mut self.fields),
+        };
+        event.record(&mut visitor);
+        self.message = visitor.message;
+        self.fields.retain(|(name, _)| !RESERVED.contains(name));
+        if self.request_id.is_none() {
+            self.request_id = correlation::current();
+        }
+    }
+
+    fn add_span_fields(&mut self, fields: &Fields) {
+        for (name, value) in fields {
+            if *name == "service" {
+                if let FieldValue::Str(s) = value {
+                    self.service = Some(Arc::clone(s));
+                }
+            } else {
+                upsert(&mut self.fields, name, value.clone());
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.message = None;
+        self.request_id = None;
+        self.service = None;
+        self.fields.clear();
+    }
+}

@@ -1,0 +1,143 @@
+//! Typed field values, and the visitors that collect them from spans and events.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::ser::{Serialize, Serializer};
+use tracing::field::{Field, Visit};
+
+/// One field value as recorded. Strings are shared, so flattening a span's fields into every
+/// event of the span costs a reference count, not a copy.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum FieldValue {
+    /// Text, also the rendering of `Debug` and `Display` values.
+    Str(Arc<str>),
+    /// A signed integer.
+    I64(i64),
+    /// An unsigned integer.
+    U64(u64),
+    /// A floating-point number (written as `null` when not finite).
+    F64(f64),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl FieldValue {
+    /// The text, when this is a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Self::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for FieldValue {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Str(v) => s.serialize_str(v),
+            Self::I64(v) => s.serialize_i64(*v),
+            Self::U64(v) => s.serialize_u64(*v),
+            Self::F64(v) => s.serialize_f64(*v),
+            Self::Bool(v) => s.serialize_bool(*v),
+        }
+    }
+}
+
+/// A list of named values, in recording order; a name recorded again replaces its value.
+pub type Fields = Vec<(&'static str, FieldValue)>;
+
+/// Puts `value` under `name`, replacing an earlier value of the same name in place.
+pub(crate) fn upsert(fields: &mut Fields, name: &'static str, value: FieldValue) {
+    match fields.iter_mut().find(|(n, _)| *n == name) {
+        Some(slot) => slot.1 = value,
+        None => fields.push((name, value)),
+    }
+}
+
+/// The fields of one span, kept in the span's extensions by the logging layers.
+#[derive(Debug, Default)]
+pub struct SpanFields(pub Fields);
+
+impl Visit for SpanFields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        upsert(&mut self.0, field.name(), text(value));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        upsert(&mut self.0, field.name(), FieldValue::I64(value));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        upsert(&mut self.0, field.name(), FieldValue::U64(value));
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        upsert(&mut self.0, field.name(), FieldValue::F64(value));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        upsert(&mut self.0, field.name(), FieldValue::Bool(value));
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        upsert(&mut self.0, field.name(), display_chain(value));
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        upsert(&mut self.0, field.name(), text(&format!("{value:?}")));
+    }
+}
+
+/// The fields of one event: its `message` apart, the rest in order.
+#[derive(Debug, Default)]
+pub(crate) struct EventFields<'a> {
+    pub(crate) message: Option<FieldValue>,
+    pub(crate) fields: Option<&'a mut Fields>,
+}
+
+impl EventFields<'_> {
+    fn put(&mut self, field: &Field, value: FieldValue) {
+        if field.name() == "message" {
+            self.message = Some(value);
+        } else if let Some(fields) = self.fields.as_deref_mut() {
+            upsert(fields, field.name(), value);
+        }
+    }
+}
+
+impl Visit for EventFields<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.put(field, text(value));
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.put(field, FieldValue::I64(value));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.put(field, FieldValue::U64(value));
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.put(field, FieldValue::F64(value));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.put(field, FieldValue::Bool(value));
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.put(field, display_chain(value));
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.put(field, text(&format!("{value:?}")));
+    }
+}
+
+/// An error and its sources, `outer: inner: root`, as one string.
+fn display_chain(err: &(dyn std::error::Error + 'static)) -> FieldValue {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    self::text(&text)
+}
+
+/// A string value, with card-like numbers masked (see [`crate::card::redact`]).
+fn text(value: &str) -> FieldValue {
+    FieldValue::Str(crate::card::redact(value).into())
+}

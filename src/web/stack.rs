@@ -1,0 +1,36 @@
+//! [`instrument`]: the middleware every service router gets, in the right order.
+
+use std::any::Any;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use super::AppError;
+use crate::correlation::CorrelationLayer;
+
+/// Largest request body accepted, in bytes (64 KiB).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Adds `GET /healthz` and the standard middleware to `router`, outermost first:
+/// 1. [`CorrelationLayer`] — request id, span, task-local scope, echo, completion event;
+/// 2. `CatchPanicLayer` — a panic becomes a 500 JSON error inside the request's scope;
+/// 3. the body limit, enforced by the extractors as a 413.
+pub fn instrument(router: Router, service: &'static str) -> Router {
+    router
+        .route("/healthz", get(healthz))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(CorrelationLayer::new().service(service))
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The response for a panicked handler. The panic itself was logged by the panic hook.
+fn panic_response(_payload: Box<dyn Any + Send + 'static>) -> Response {
+    AppError::Internal("handler panicked".into()).into_response()
+}
