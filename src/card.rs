@@ -13,7 +13,10 @@ const DIGITS: std::ops::RangeInclusive<usize> = 13..=19;
 /// The digits of `text` when it is a plausible card number: only digits, spaces and dashes,
 /// 13 to 19 digits, Luhn-valid.
 pub fn normalize(text: &str) -> Option<String> {
-    if !text.bytes().all(|b| b.is_ascii_digit() || b == b' ' || b == b'-') {
+    if !text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b == b' ' || b == b'-')
+    {
         return None;
     }
     let digits: String = text.chars().filter(char::is_ascii_digit).collect();
@@ -28,10 +31,14 @@ pub fn luhn_valid(digits: &[u8]) -> bool {
         .enumerate()
         .map(|(i, d)| {
             let d = u32::from(d - b'0');
-            if i % 2 == 1 { if d > 4 { d * 2 - 9 } else { d * 2 } } else { d }
+            if i % 2 == 1 {
+                if d > 4 { d * 2 - 9 } else { d * 2 }
+            } else {
+                d
+            }
         })
         .sum();
-    !digits.is_empty() && sum % 10 == 0
+    !digits.is_empty() && sum.is_multiple_of(10)
 }
 
 /// The last four digits, the most of a card number that may be shown or logged.
@@ -102,8 +109,14 @@ mod tests {
 
     #[test]
     fn luhn_accepts_test_cards_and_refuses_typos() {
-        assert_eq!(normalize("4242 4242 4242 4242").as_deref(), Some("4242424242424242"));
-        assert_eq!(normalize("4000-0000-0000-0002").as_deref(), Some("4000000000000002"));
+        assert_eq!(
+            normalize("4242 4242 4242 4242").as_deref(),
+            Some("4242424242424242")
+        );
+        assert_eq!(
+            normalize("4000-0000-0000-0002").as_deref(),
+            Some("4000000000000002")
+        );
         assert_eq!(normalize("4242 4242 4242 4241"), None);
         assert_eq!(normalize("4242x4242424242424"), None);
         assert_eq!(normalize("42"), None);
@@ -115,12 +128,19 @@ mod tests {
         let out = redact(text);
         assert!(!out.contains("4242424242424242"), "{out}");
         assert!(!out.contains("4000 0000 0000 0002"), "{out}");
-        assert!(out.contains("[card ••••4242]") && out.contains("[card ••••0002]"), "{out}");
+        assert!(
+            out.contains("[card ••••4242]") && out.contains("[card ••••0002]"),
+            "{out}"
+        );
     }
 
     #[test]
     fn redact_leaves_other_numbers_alone() {
-        for text in ["order 1234567890123", "0193a5b2-7c1e-7d3a-9f00-123456789012", "latency 12.5"] {
+        for text in [
+            "order 1234567890123",
+            "0193a5b2-7c1e-7d3a-9f00-123456789012",
+            "latency 12.5",
+        ] {
             assert_eq!(redact(text), text);
         }
     }

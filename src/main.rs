@@ -1,1 +1,38 @@
-fn main() {}
+//! The `ordertrail` binary.
+//!
+//! Run with
+//! ```text
+//! cargo run --release -- up                 # all four services, logs in logs/<service>.jsonl
+//! cargo run --release -- order              # place one order, print its request id
+//! cargo run --release -- serve gateway      # one service (see --help for every flag)
+//! ```
+//! Each subcommand builds its own runtime: `serve` and `up` a multi-thread one, `order` a
+//! current-thread one.
+
+mod cli;
+mod commands;
+mod config;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("ordertrail: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    match Cli::parse().command {
+        Command::Serve(args) => commands::serve::run(args.try_into()?),
+        Command::Up(args) => commands::up::run(&args),
+        Command::Order(args) => commands::order::run(&args),
+    }
+}

@@ -96,7 +96,8 @@ fn from_span() -> Option<RequestId> {
         .with_subscriber(|(span_id, dispatch)| {
             let registry = dispatch.downcast_ref::<Registry>()?;
             let span = registry.span(span_id)?;
-            span.scope().find_map(|s| s.extensions().get::<RequestId>().cloned())
+            span.scope()
+                .find_map(|s| s.extensions().get::<RequestId>().cloned())
         })
         .flatten()
 }
@@ -118,7 +119,10 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn spawn_carries_the_id() {
-        let seen = scope(id("spawned"), async { spawn(async { current() }).await.unwrap() }).await;
+        let seen = scope(id("spawned"), async {
+            spawn(async { current() }).await.unwrap()
+        })
+        .await;
         assert_eq!(seen, Some(id("spawned")));
         assert_eq!(tokio::spawn(async { current() }).await.unwrap(), None);
     }
@@ -135,7 +139,10 @@ mod tests {
     #[tokio::test]
     async fn nested_scopes_restore_the_outer_id() {
         scope(id("outer"), async {
-            scope(id("inner"), async { assert_eq!(current(), Some(id("inner"))) }).await;
+            scope(id("inner"), async {
+                assert_eq!(current(), Some(id("inner")))
+            })
+            .await;
             assert_eq!(current(), Some(id("outer")));
         })
         .await;

@@ -167,7 +167,10 @@ mod tests {
             b"<script>",
         ] {
             assert!(
-                matches!(RequestId::parse(hostile), Err(InvalidRequestId::Forbidden { .. })),
+                matches!(
+                    RequestId::parse(hostile),
+                    Err(InvalidRequestId::Forbidden { .. })
+                ),
                 "{hostile:?} was accepted"
             );
         }

@@ -21,7 +21,10 @@ pub struct ErrorMessage(pub Cow<'static, str>);
 /// Its fields reach every log line of the request: `service` (when configured), `method`,
 /// `route` (the axum route template, when one matched), `path` and `request_id`.
 pub(crate) fn request_span<B>(req: &Request<B>, id: &RequestId, service: Option<&str>) -> Span {
-    let route = req.extensions().get::<MatchedPath>().map(MatchedPath::as_str);
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
     let span = tracing::info_span!(
         "request",
         service = field::Empty,

@@ -106,15 +106,26 @@ impl<W> JsonLayer<W>
 where
     W: for<'w> MakeWriter<'w> + 'static,
 {
-    fn write_event<S>(&self, event: &Event<'_>, ctx: &Context<'_, S>, scratch: &mut (FlatRecord, Vec<u8>))
-    where
+    fn write_event<S>(
+        &self,
+        event: &Event<'_>,
+        ctx: &Context<'_, S>,
+        scratch: &mut (FlatRecord, Vec<u8>),
+    ) where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
         let (record, line) = scratch;
         record.fill(event, ctx);
         line.clear();
         let meta = event.metadata();
-        encode_line(line, record, meta.level().as_str(), meta.target(), &self.service, self.pid);
+        encode_line(
+            line,
+            record,
+            meta.level().as_str(),
+            meta.target(),
+            &self.service,
+            self.pid,
+        );
         if let Err(err) = self.make_writer.make_writer_for(meta).write_all(line) {
             // Logging never panics and never logs its own failure through itself.
             eprintln!("ordertrail: a log line could not be written: {err}");
@@ -132,7 +143,11 @@ pub(crate) fn encode_line(
     pid: u32,
 ) {
     line.extend_from_slice(b"{\"timestamp\":\"");
-    let _ = write!(line, "{}", humantime::format_rfc3339_micros(SystemTime::now()));
+    let _ = write!(
+        line,
+        "{}",
+        humantime::format_rfc3339_micros(SystemTime::now())
+    );
     line.extend_from_slice(b"\",\"level\":\"");
     line.extend_from_slice(level.as_bytes());
     line.extend_from_slice(b"\",\"target\":");

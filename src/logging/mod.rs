@@ -12,15 +12,18 @@
 //! - `value`: [`FieldValue`] and the visitors that record span and event fields.
 //! - `record`: [`FlatRecord`], the flattened view of one event.
 //! - `json`: [`JsonLayer`], the line encoder.
+//! - `human`: [`HumanLayer`], short lines for a terminal (`--log-format pretty`).
 //! - `output`: non-blocking stdout and file writers, and how dropped lines are reported.
 //! - `panic`: a panic hook that logs panics as JSON events instead of raw stderr text.
 
+mod human;
 mod json;
 mod output;
 mod panic;
 mod record;
 mod value;
 
+pub use human::HumanLayer;
 pub use json::JsonLayer;
 pub use output::{LogOutputs, OutputError, REPORT_EVERY};
 pub use panic::install_panic_hook;

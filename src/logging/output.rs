@@ -61,7 +61,10 @@ impl LogOutputs {
             }
             None => None,
         };
-        let counters = std::iter::once(&stdout).chain(file.as_ref()).map(NonBlocking::error_counter).collect();
+        let counters = std::iter::once(&stdout)
+            .chain(file.as_ref())
+            .map(NonBlocking::error_counter)
+            .collect();
         let stop_reporter = Arc::new(AtomicBool::new(false));
         spawn_drop_reporter(counters, Arc::clone(&stop_reporter));
         Ok(Self {
@@ -101,7 +104,11 @@ fn open_append(path: &Path) -> Result<std::fs::File, OutputError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(fail)?;
     }
-    OpenOptions::new().create(true).append(true).open(path).map_err(fail)
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(fail)
 }
 
 /// Reports growth of the drop counters as a warning event every [`REPORT_EVERY`], until told

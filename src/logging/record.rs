@@ -6,7 +6,7 @@ use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-use super::value::{EventFields, Fields, FieldValue, SpanFields, upsert};
+use super::value::{EventFields, FieldValue, Fields, SpanFields, upsert};
 use crate::correlation::{self, RequestId};
 
 /// Keys written at the top level of every line. A span or event field with one of these names

@@ -27,7 +27,11 @@ impl Downstream {
     }
 
     /// `POST {base}{path}` with a JSON body, decoding a JSON answer.
-    pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, AppError> {
+    pub async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, AppError> {
         self.send(self.client.post(self.url(path)).json(body)).await
     }
 
@@ -41,12 +45,18 @@ impl Downstream {
         let res = req.send().await.map_err(|e| self.transport_error(&e))?;
         let status = res.status();
         if status.is_success() {
-            return res.json::<T>().await.map_err(|e| self.bad_gateway(format!("undecodable answer: {e}")));
+            return res
+                .json::<T>()
+                .await
+                .map_err(|e| self.bad_gateway(format!("undecodable answer: {e}")));
         }
         if status.is_client_error() {
             let message = match res.json::<ErrorBody>().await {
                 Ok(body) => body.error,
-                Err(_) => status.canonical_reason().unwrap_or("client error").to_owned(),
+                Err(_) => status
+                    .canonical_reason()
+                    .unwrap_or("client error")
+                    .to_owned(),
             };
             return Err(AppError::Downstream { status, message });
         }

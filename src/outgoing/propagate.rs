@@ -37,7 +37,12 @@ impl Propagate {
 
 #[async_trait::async_trait]
 impl Middleware for Propagate {
-    async fn handle(&self, mut req: Request, ext: &mut Extensions, next: Next<'_>) -> Result<Response> {
+    async fn handle(
+        &self,
+        mut req: Request,
+        ext: &mut Extensions,
+        next: Next<'_>,
+    ) -> Result<Response> {
         self.set_request_id(&mut req);
         let span = client_span(&req);
         let start = Instant::now();

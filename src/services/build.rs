@@ -59,7 +59,11 @@ pub struct ServiceOptions {
 }
 
 /// The router of `name`, wired to its peers.
-pub fn build_router(name: ServiceName, peers: &Endpoints, options: &ServiceOptions) -> Result<Router, BuildError> {
+pub fn build_router(
+    name: ServiceName,
+    peers: &Endpoints,
+    options: &ServiceOptions,
+) -> Result<Router, BuildError> {
     Ok(match name {
         ServiceName::Gateway => {
             let client = options.client.build()?;

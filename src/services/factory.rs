@@ -63,7 +63,11 @@ impl Factory {
         let mut tasks = Vec::new();
         for (name, listener) in listeners {
             let router = build_router(name, &peers, &options)?;
-            tasks.push(tokio::spawn(serve(listener, router, wait_for(stopped.clone()))));
+            tasks.push(tokio::spawn(serve(
+                listener,
+                router,
+                wait_for(stopped.clone()),
+            )));
         }
         Ok(Self { addrs, stop, tasks })
     }

@@ -60,12 +60,16 @@ fn validate(mut body: PlaceOrder) -> Result<PlaceOrder, AppError> {
         let message = format!("quantity must be between 1 and {MAX_QUANTITY}");
         return Err(AppError::BadRequest(message.into()));
     }
-    body.card_number = card::normalize(&body.card_number)
-        .ok_or(AppError::BadRequest("card_number is not a valid card number".into()))?;
+    body.card_number = card::normalize(&body.card_number).ok_or(AppError::BadRequest(
+        "card_number is not a valid card number".into(),
+    ))?;
     Ok(body)
 }
 
-async fn show(State(state): State<GatewayState>, Path(order_id): Path<String>) -> Result<Json<Order>, AppError> {
+async fn show(
+    State(state): State<GatewayState>,
+    Path(order_id): Path<String>,
+) -> Result<Json<Order>, AppError> {
     let path = format!("/orders/{}", urlencode(&order_id));
     state.orders.get(&path).await.map(Json)
 }
@@ -79,7 +83,9 @@ fn urlencode(segment: &str) -> String {
     segment
         .bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => char::from(b).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
             other => format!("%{other:02X}"),
         })
         .collect()

@@ -60,7 +60,9 @@ impl InventoryState {
 
     fn lock(&self) -> MutexGuard<'_, Stock> {
         // A panic while holding the lock leaves consistent data (every update is one step).
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -116,7 +118,10 @@ async fn release(
     Path(order_id): Path<String>,
 ) -> Result<Json<Reservation>, AppError> {
     let mut stock = state.lock();
-    let Stock { items, reservations } = &mut *stock;
+    let Stock {
+        items,
+        reservations,
+    } = &mut *stock;
     let reservation = find(reservations, &order_id)?;
     match reservation.state.as_str() {
         "released" => {}
@@ -150,7 +155,10 @@ async fn commit(
     Ok(Json(reservation.clone()))
 }
 
-fn find<'a>(reservations: &'a mut HashMap<String, Reservation>, order_id: &str) -> Result<&'a mut Reservation, AppError> {
+fn find<'a>(
+    reservations: &'a mut HashMap<String, Reservation>,
+    order_id: &str,
+) -> Result<&'a mut Reservation, AppError> {
     reservations
         .get_mut(order_id)
         .ok_or_else(|| AppError::NotFound(format!("no reservation for order {order_id}").into()))

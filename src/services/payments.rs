@@ -43,12 +43,15 @@ async fn charge(
     if !state.latency.is_zero() {
         tokio::time::sleep(state.latency).await;
     }
-    let digits = card::normalize(&body.card_number)
-        .ok_or(AppError::BadRequest("card_number is not a valid card number".into()))?;
+    let digits = card::normalize(&body.card_number).ok_or(AppError::BadRequest(
+        "card_number is not a valid card number".into(),
+    ))?;
     let last4 = card::last4(&digits).to_owned();
     if fastrand::f64() < state.fail_rate {
         tracing::warn!(card_last4 = %last4, "injected payment processor failure");
-        return Err(AppError::Unavailable("payment processor unavailable".into()));
+        return Err(AppError::Unavailable(
+            "payment processor unavailable".into(),
+        ));
     }
     if digits == DECLINED_CARD {
         tracing::info!(card_last4 = %last4, "charge declined");

@@ -7,7 +7,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Layer, Registry};
 
 use super::{LogFormat, TelemetryConfig};
-use crate::logging::{JsonLayer, LogOutputs, OutputError, install_panic_hook};
+use crate::logging::{HumanLayer, JsonLayer, LogOutputs, OutputError, install_panic_hook};
 
 /// Setting telemetry up failed.
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +54,9 @@ pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> 
     let mut layers: Vec<BoxedLayer> = Vec::new();
     match (config.log_format, outputs.file.clone()) {
         (LogFormat::Json, None) => layers.push(json(config, outputs.stdout.clone())?),
-        (LogFormat::Json, Some(file)) => layers.push(json(config, outputs.stdout.clone().and(file))?),
+        (LogFormat::Json, Some(file)) => {
+            layers.push(json(config, outputs.stdout.clone().and(file))?)
+        }
         (LogFormat::Pretty, file) => {
             layers.push(pretty(config, outputs.stdout.clone())?);
             if let Some(file) = file {
@@ -84,10 +86,7 @@ fn pretty<W>(config: &TelemetryConfig, writer: W) -> Result<BoxedLayer, Telemetr
 where
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
-    let layer = tracing_subscriber::fmt::layer()
-        .with_writer(writer)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()));
-    Ok(layer.with_filter(filter(config)?).boxed())
+    Ok(HumanLayer::new(writer).with_filter(filter(config)?).boxed())
 }
 
 /// The log filter: the configured directives, `info` when none.

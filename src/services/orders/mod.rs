@@ -46,6 +46,9 @@ async fn place(
     Ok((StatusCode::CREATED, Json(order)))
 }
 
-async fn show(State(state): State<OrdersState>, Path(order_id): Path<String>) -> Result<Json<Order>, AppError> {
+async fn show(
+    State(state): State<OrdersState>,
+    Path(order_id): Path<String>,
+) -> Result<Json<Order>, AppError> {
     state.store().get(order_id).await.map(Json)
 }

@@ -95,7 +95,12 @@ impl OrderStore {
     }
 
     /// Moves an order to `status`, with its amount when known.
-    pub async fn set_status(&self, order_id: String, status: OrderStatus, amount_cents: Option<u64>) -> Result<(), AppError> {
+    pub async fn set_status(
+        &self,
+        order_id: String,
+        status: OrderStatus,
+        amount_cents: Option<u64>,
+    ) -> Result<(), AppError> {
         self.run("UPDATE", move |conn| {
             conn.execute(
                 "UPDATE orders SET status = ?2, amount_cents = COALESCE(?3, amount_cents),
@@ -131,7 +136,11 @@ impl OrderStore {
         statement: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, AppError> {
         let conn = Arc::clone(&self.conn);
-        let span = tracing::info_span!("db", db.system.name = "sqlite", db.operation.name = operation);
+        let span = tracing::info_span!(
+            "db",
+            db.system.name = "sqlite",
+            db.operation.name = operation
+        );
         let _entered = span.enter();
         let task = correlation::spawn_blocking(move || statement(&lock(&conn)));
         drop(_entered);
@@ -140,7 +149,8 @@ impl OrderStore {
 }
 
 fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
-    conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    conn.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn row_to_order(row: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {

@@ -34,8 +34,9 @@ impl OrdersState {
 
     /// Runs steps 1 and 2 and confirms the order; see the [module docs](super).
     pub(super) async fn place(&self, body: PlaceOrder) -> Result<Order, AppError> {
-        let card = card::normalize(&body.card_number)
-            .ok_or(AppError::BadRequest("card_number is not a valid card number".into()))?;
+        let card = card::normalize(&body.card_number).ok_or(AppError::BadRequest(
+            "card_number is not a valid card number".into(),
+        ))?;
         let mut order = new_order(&body, &card);
         tracing::Span::current().record("order_id", order.order_id.as_str());
         self.store.insert(order.clone()).await?;
@@ -50,7 +51,11 @@ impl OrdersState {
             return Err(self.fail(&order, declined_or_failed(&err), err).await);
         }
         self.store
-            .set_status(order.order_id.clone(), OrderStatus::Confirmed, Some(order.amount_cents))
+            .set_status(
+                order.order_id.clone(),
+                OrderStatus::Confirmed,
+                Some(order.amount_cents),
+            )
             .await?;
         order.status = OrderStatus::Confirmed;
         tracing::info!(amount_cents = order.amount_cents, "order confirmed");
@@ -64,7 +69,11 @@ impl OrdersState {
             tracing::error!(error = %err, "dispatch failed: reservation not committed");
             return;
         }
-        match self.store.set_status(order_id, OrderStatus::Dispatched, None).await {
+        match self
+            .store
+            .set_status(order_id, OrderStatus::Dispatched, None)
+            .await
+        {
             Ok(()) => tracing::info!("order dispatched"),
             Err(err) => tracing::error!(error = %err, "dispatch failed: status not stored"),
         }
@@ -96,14 +105,20 @@ impl OrdersState {
         let path = format!("/reservations/{}/release", order.order_id);
         match self.inventory.post::<_, Reservation>(&path, &()).await {
             Ok(_) => tracing::info!("reservation released (compensation)"),
-            Err(err) => tracing::error!(error = %err, "compensation failed: reservation still held"),
+            Err(err) => {
+                tracing::error!(error = %err, "compensation failed: reservation still held")
+            }
         }
     }
 
     /// Records the final status of a failed order and hands back the error to answer with.
     async fn fail(&self, order: &Order, status: OrderStatus, err: AppError) -> AppError {
         tracing::info!(status = status.as_str(), "order not completed");
-        match self.store.set_status(order.order_id.clone(), status, None).await {
+        match self
+            .store
+            .set_status(order.order_id.clone(), status, None)
+            .await
+        {
             Ok(()) => err,
             Err(store_err) => store_err,
         }
@@ -118,7 +133,9 @@ fn new_order(body: &PlaceOrder, card: &str) -> Order {
         quantity: body.quantity,
         amount_cents: 0,
         card_last4: card::last4(card).to_owned(),
-        request_id: correlation::current().map(|id| id.to_string()).unwrap_or_default(),
+        request_id: correlation::current()
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
     }
 }
 
@@ -132,7 +149,9 @@ fn rejected_or_failed(err: &AppError) -> OrderStatus {
 
 fn declined_or_failed(err: &AppError) -> OrderStatus {
     match err {
-        AppError::Downstream { status, .. } if *status == StatusCode::PAYMENT_REQUIRED => OrderStatus::Declined,
+        AppError::Downstream { status, .. } if *status == StatusCode::PAYMENT_REQUIRED => {
+            OrderStatus::Declined
+        }
         _ => OrderStatus::Failed,
     }
 }

@@ -1,0 +1,125 @@
+//! Command-line types (clap derive) and nothing else; [`crate::config`] validates them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use ordertrail::services::ServiceName;
+use ordertrail::telemetry::LogFormat;
+
+use crate::config::env;
+
+/// One request, traceable end to end: four order services with correlation ids in every
+/// log line, header and span.
+#[derive(Debug, Parser)]
+#[command(name = "ordertrail", version, about)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run one service.
+    Serve(ServeArgs),
+    /// Run all four services locally, with a merged log stream and logs/<service>.jsonl.
+    Up(UpArgs),
+    /// Place one order through the gateway and show how to find it in the logs.
+    Order(OrderArgs),
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct LogArgs {
+    /// Format of stdout lines (files always get JSON lines).
+    #[arg(long, value_enum, env = env::LOG_FORMAT, default_value = "json")]
+    pub(crate) log_format: LogFormat,
+    /// Also append JSON lines to this file.
+    #[arg(long, env = env::LOG_FILE)]
+    pub(crate) log_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ServeArgs {
+    /// The service to run.
+    #[arg(value_enum, env = env::SERVICE)]
+    pub(crate) service: ServiceName,
+    /// Address to listen on [default: 127.0.0.1 and the service's port: gateway 8080,
+    /// orders 8081, inventory 8082, payments 8083].
+    #[arg(long, env = env::LISTEN)]
+    pub(crate) listen: Option<SocketAddr>,
+    #[command(flatten)]
+    pub(crate) peers: PeerArgs,
+    /// The orders database file.
+    #[arg(long, env = env::DB, default_value = "data/orders.sqlite3")]
+    pub(crate) db: PathBuf,
+    #[command(flatten)]
+    pub(crate) faults: FaultArgs,
+    /// Connect timeout of outgoing calls, in milliseconds.
+    #[arg(long, env = env::CONNECT_TIMEOUT_MS, default_value_t = 2_000)]
+    pub(crate) connect_timeout_ms: u64,
+    /// Timeout of a whole outgoing call, in milliseconds.
+    #[arg(long, env = env::REQUEST_TIMEOUT_MS, default_value_t = 10_000)]
+    pub(crate) request_timeout_ms: u64,
+    #[command(flatten)]
+    pub(crate) log: LogArgs,
+}
+
+/// Where the other services are.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct PeerArgs {
+    /// Base URL of the orders service.
+    #[arg(long, env = env::ORDERS_URL, default_value = "http://127.0.0.1:8081")]
+    pub(crate) orders_url: String,
+    /// Base URL of the inventory service.
+    #[arg(long, env = env::INVENTORY_URL, default_value = "http://127.0.0.1:8082")]
+    pub(crate) inventory_url: String,
+    /// Base URL of the payments service.
+    #[arg(long, env = env::PAYMENTS_URL, default_value = "http://127.0.0.1:8083")]
+    pub(crate) payments_url: String,
+}
+
+/// Faults injected into payments, for demonstrations.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct FaultArgs {
+    /// Share of charges (0.0 to 1.0) that fail with 503.
+    #[arg(long, env = env::FAIL_RATE, default_value_t = 0.0)]
+    pub(crate) fail_rate: f64,
+    /// Latency added to every charge, in milliseconds.
+    #[arg(long, env = env::LATENCY_MS, default_value_t = 0)]
+    pub(crate) latency_ms: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct UpArgs {
+    /// Directory for <service>.jsonl log files.
+    #[arg(long, env = env::LOG_DIR, default_value = "logs")]
+    pub(crate) log_dir: PathBuf,
+    /// Directory for the orders database.
+    #[arg(long, env = env::DATA_DIR, default_value = "data")]
+    pub(crate) data_dir: PathBuf,
+    /// Host the services listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub(crate) host: std::net::IpAddr,
+    #[command(flatten)]
+    pub(crate) faults: FaultArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct OrderArgs {
+    /// What to order (see GET /catalog).
+    #[arg(long, default_value = "mug-classic")]
+    pub(crate) sku: String,
+    /// How many (1 to 100).
+    #[arg(long, default_value_t = 1)]
+    pub(crate) quantity: u32,
+    /// The card: 4242 4242 4242 4242 is approved, 4000 0000 0000 0002 declined.
+    #[arg(long, default_value = "4242 4242 4242 4242")]
+    pub(crate) card: String,
+    /// Send this request id instead of letting the gateway make one.
+    #[arg(long)]
+    pub(crate) request_id: Option<String>,
+    /// Base URL of the gateway.
+    #[arg(long, env = env::GATEWAY_URL, default_value = "http://127.0.0.1:8080")]
+    pub(crate) gateway: String,
+}

@@ -1,0 +1,9 @@
+//! One module per subcommand.
+//!
+//! - `serve`: one service on a bound listener until Ctrl-C or SIGTERM.
+//! - `up`: the four services as child processes, one merged log stream.
+//! - `order`: place one order and say how to find it.
+
+pub(crate) mod order;
+pub(crate) mod serve;
+pub(crate) mod up;
