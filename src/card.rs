@@ -2,8 +2,9 @@
 //!
 //! A card number must never reach a log line. Services only ever log [`last4`]; as a second
 //! line of defence the logging layer passes every string through [`redact`], which masks any
-//! run of 13 to 19 digits (spaces and dashes allowed between them) that passes the Luhn check,
-//! wherever it came from: a path, a header, a parser's error message.
+//! run of 13 to 19 digits (spaces, dashes and `%20` allowed between them) that passes the Luhn
+//! check and is a word of its own (not inside a UUID or a hex string), wherever it came from:
+//! a path, a header, a parser's error message.
 
 use std::borrow::Cow;
 
@@ -69,17 +70,21 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// The byte range and digits of the first card-like run in `text`.
+/// The byte range and digits of the first card-like run in `text`. A run that touches a letter
+/// or digit is part of a longer word (a UUID, a hex string) and is left alone.
 fn next_card(text: &str) -> Option<(usize, usize, String)> {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
         if !bytes[i].is_ascii_digit() {
-            i += 1;
+            i += separator_len(&bytes[i..]).max(1);
             continue;
         }
         let (end, digits) = digit_run(bytes, i);
-        if DIGITS.contains(&digits.len()) && luhn_valid(digits.as_bytes()) {
+        if DIGITS.contains(&digits.len())
+            && luhn_valid(digits.as_bytes())
+            && stands_alone(bytes, i, end)
+        {
             return Some((i, end, digits));
         }
         i = end.max(i + 1);
@@ -87,20 +92,61 @@ fn next_card(text: &str) -> Option<(usize, usize, String)> {
     None
 }
 
-/// From a digit at `start`: where the run of digits, spaces and dashes ends (after its last
+/// From a digit at `start`: where the run of digits and separators ends (after its last
 /// digit) and the digits in it.
 fn digit_run(bytes: &[u8], start: usize) -> (usize, String) {
     let mut digits = String::new();
-    let mut end = start;
-    for (offset, &b) in bytes[start..].iter().enumerate() {
-        if b.is_ascii_digit() {
-            digits.push(char::from(b));
-            end = start + offset + 1;
-        } else if b != b' ' && b != b'-' {
-            break;
+    let (mut i, mut end) = (start, start);
+    while i < bytes.len() {
+        if bytes[i].is_ascii_digit() {
+            digits.push(char::from(bytes[i]));
+            i += 1;
+            end = i;
+        } else {
+            match separator_len(&bytes[i..]) {
+                0 => break,
+                len => i += len,
+            }
         }
     }
     (end, digits)
+}
+
+/// Length of the separator `rest` starts with: a space, a dash, or a space percent-encoded in
+/// a path (`%20`); 0 when it starts with none.
+fn separator_len(rest: &[u8]) -> usize {
+    match rest {
+        [b' ' | b'-', ..] => 1,
+        [b'%', b'2', b'0', ..] => 3,
+        _ => 0,
+    }
+}
+
+/// Whether `start..end` is a word of its own: no letter or digit right before or after it,
+/// and not inside a UUID.
+fn stands_alone(bytes: &[u8], start: usize, end: usize) -> bool {
+    let before =
+        start == 0 || bytes[..start].ends_with(b"%20") || !bytes[start - 1].is_ascii_alphanumeric();
+    let after = bytes.get(end).is_none_or(|b| !b.is_ascii_alphanumeric());
+    before && after && !in_uuid(bytes, start, end)
+}
+
+/// Whether `start..end` lies inside a hyphenated UUID (8-4-4-4-12 hex digits), whose last two
+/// groups can be 16 decimal digits.
+fn in_uuid(bytes: &[u8], start: usize, end: usize) -> bool {
+    const LEN: usize = 36;
+    let is_uuid = |s: &[u8]| {
+        s.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+    };
+    (end.saturating_sub(LEN)..=start).any(|w| bytes.get(w..w + LEN).is_some_and(is_uuid))
+}
+
+/// Whether `text` holds a card-like number that [`redact`] would mask.
+pub fn contains_card(text: &str) -> bool {
+    next_card(text).is_some()
 }
 
 #[cfg(test)]
@@ -131,6 +177,33 @@ mod tests {
         assert!(
             out.contains("[card ••••4242]") && out.contains("[card ••••0002]"),
             "{out}"
+        );
+    }
+
+    #[test]
+    fn redact_masks_cards_in_percent_encoded_paths_and_ids() {
+        assert_eq!(
+            redact("/orders/4242%204242%204242%204242"),
+            "/orders/[card ••••4242]"
+        );
+        assert_eq!(redact("order-4242424242424242"), "order-[card ••••4242]");
+        assert!(contains_card("4000-0000-0000-0002") && !contains_card("order-42"));
+    }
+
+    #[test]
+    fn redact_leaves_uuids_alone() {
+        // 329-7495-9954-361 is 14 Luhn-valid digits, and 9954-424242424249 is 16 of them with
+        // dashes around: both are parts of UUIDs, not cards.
+        for uuid in [
+            "01a20ef5-d329-7495-9954-361a3bc9daf6",
+            "/orders/01a20ef5-d3a9-749a-9954-424242424249/x",
+        ] {
+            assert_eq!(redact(uuid), uuid);
+            assert!(!contains_card(uuid));
+        }
+        assert!(
+            contains_card("9954-424242424249"),
+            "the same digits alone are card-like"
         );
     }
 

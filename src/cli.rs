@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use ordertrail::propagation::InboundTrace;
 use ordertrail::services::ServiceName;
 use ordertrail::telemetry::LogFormat;
 
@@ -55,6 +56,10 @@ pub(crate) struct ServeArgs {
     pub(crate) db: PathBuf,
     #[command(flatten)]
     pub(crate) faults: FaultArgs,
+    /// Gateway only: what to do with a caller's traceparent — `link` (new trace linked to the
+    /// caller's), `trust` (continue it) or `ignore`. Internal services always trust.
+    #[arg(long, value_enum, env = env::INBOUND_TRACE, default_value = "link")]
+    pub(crate) inbound_trace: InboundTrace,
     /// Connect timeout of outgoing calls, in milliseconds.
     #[arg(long, env = env::CONNECT_TIMEOUT_MS, default_value_t = 2_000)]
     pub(crate) connect_timeout_ms: u64,

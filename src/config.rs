@@ -26,6 +26,7 @@ pub(crate) mod env {
     pub(crate) const LOG_FORMAT: &str = "ORDERTRAIL_LOG_FORMAT";
     pub(crate) const LOG_FILE: &str = "ORDERTRAIL_LOG_FILE";
     pub(crate) const LOG_DIR: &str = "ORDERTRAIL_LOG_DIR";
+    pub(crate) const INBOUND_TRACE: &str = "ORDERTRAIL_INBOUND_TRACE";
     pub(crate) const DATA_DIR: &str = "ORDERTRAIL_DATA_DIR";
     /// The usual tracing filter directives.
     pub(crate) const RUST_LOG: &str = "RUST_LOG";
@@ -49,6 +50,9 @@ pub(crate) enum ConfigError {
     /// A timeout of zero.
     #[error("--{0} must be more than 0")]
     ZeroTimeout(&'static str),
+    /// An OpenTelemetry variable is wrong.
+    #[error(transparent)]
+    Otel(#[from] crate::otel_env::OtelEnvError),
 }
 
 /// Everything `ordertrail serve` needs.
@@ -79,6 +83,7 @@ impl TryFrom<ServeArgs> for ServeConfig {
             db_path: Some(args.db),
             payments: payments(&args.faults)?,
             client,
+            gateway_inbound_trace: args.inbound_trace,
         };
         let default_listen =
             SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), args.service.default_port());
@@ -87,7 +92,7 @@ impl TryFrom<ServeArgs> for ServeConfig {
             listen: args.listen.unwrap_or(default_listen),
             peers,
             options,
-            telemetry: telemetry(args.service.as_str(), &args.log),
+            telemetry: telemetry(args.service.as_str(), &args.log)?,
         })
     }
 }
@@ -103,12 +108,15 @@ pub(crate) fn payments(faults: &FaultArgs) -> Result<PaymentsState, ConfigError>
     })
 }
 
-fn telemetry(service: &str, log: &LogArgs) -> TelemetryConfig {
+/// Log settings from flags, `RUST_LOG`, and the standard `OTEL_*` variables.
+fn telemetry(service: &str, log: &LogArgs) -> Result<TelemetryConfig, ConfigError> {
     let mut config = TelemetryConfig::new(service)
         .log_format(log.log_format)
         .log_filter(std::env::var(env::RUST_LOG).unwrap_or_default());
     config.log_file.clone_from(&log.log_file);
-    config
+    Ok(crate::otel_env::apply(config, |name| {
+        std::env::var(name).ok()
+    })?)
 }
 
 fn http_url(flag: &'static str, value: String) -> Result<String, ConfigError> {

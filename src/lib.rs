@@ -8,7 +8,8 @@
 //! - [`correlation`]: the request id, its task-local scope, and the server middleware.
 //! - [`logging`]: the JSON-lines layer, its outputs, and the panic hook.
 //! - [`telemetry`]: one-call setup of the process's subscriber, and its guard.
-//! - [`outgoing`]: the reqwest client that propagates the id and logs each call.
+//! - [`outgoing`]: the reqwest client that propagates the id and trace context and logs each call.
+//! - [`propagation`]: W3C Trace Context and Baggage in and out; the edge trust policy.
 //! - [`web`]: what services share: errors, JSON bodies, middleware stack, serving.
 //! - [`card`]: card numbers: Luhn, last four, redaction.
 //! - [`services`]: the four services, each a `router(state)`.
@@ -20,6 +21,7 @@ pub mod card;
 pub mod correlation;
 pub mod logging;
 pub mod outgoing;
+pub mod propagation;
 pub mod services;
 pub mod telemetry;
 pub mod web;

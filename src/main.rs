@@ -12,6 +12,7 @@
 mod cli;
 mod commands;
 mod config;
+mod otel_env;
 
 use std::process::ExitCode;
 

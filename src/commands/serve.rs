@@ -1,27 +1,39 @@
-//! `ordertrail serve <service>`: bind, serve until Ctrl-C or SIGTERM, drain, flush logs.
+//! `ordertrail serve <service>`: bind, serve until Ctrl-C or SIGTERM, drain, flush telemetry.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use ordertrail::services::build_router;
-use ordertrail::telemetry;
+use ordertrail::telemetry::{self, TelemetryGuard};
 use ordertrail::web::{serve, shutdown_signal};
 use tokio::net::TcpListener;
+use tokio::runtime::Runtime;
+use tokio::sync::oneshot;
 
 use crate::config::ServeConfig;
 
+/// How long in-flight requests may take to finish after a stop signal.
+const DRAIN_WITHIN: Duration = Duration::from_secs(10);
+
+/// How long telemetry may take to flush at exit.
+const FLUSH_WITHIN: Duration = Duration::from_secs(5);
+
 pub(crate) fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
-    let guard = telemetry::init(&config.telemetry)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the tokio runtime")?;
+    // The gRPC exporter needs a runtime when it is built and for as long as it exports.
+    let guard = {
+        let _entered = runtime.enter();
+        telemetry::init(&config.telemetry)?
+    };
     let result = runtime.block_on(serve_until_stopped(&config));
     if let Err(err) = &result {
         tracing::error!(error = format!("{err:#}"), "service stopped on an error");
     }
-    drop(runtime);
-    guard.shutdown();
+    flush(&runtime, guard);
     result.map(|()| ExitCode::SUCCESS)
 }
 
@@ -31,7 +43,42 @@ async fn serve_until_stopped(config: &ServeConfig) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let router = build_router(config.service, &config.peers, &config.options)?;
     tracing::info!(listen = %config.listen, "listening");
-    serve(listener, router, shutdown_signal()).await?;
-    tracing::info!("stopped: in-flight requests finished");
+    let (stopping, stopped) = oneshot::channel();
+    let signal = async move {
+        shutdown_signal().await;
+        tracing::info!("stop signal: no new connections, finishing in-flight requests");
+        let _ = stopping.send(());
+    };
+    let server = serve(listener, router, signal);
+    tokio::select! {
+        served = server => served?,
+        () = drain_deadline(stopped) => {
+            tracing::warn!(after = ?DRAIN_WITHIN, "in-flight requests did not finish in time; stopping anyway");
+        }
+    }
+    tracing::info!("stopped");
     Ok(())
+}
+
+/// Resolves [`DRAIN_WITHIN`] after the stop signal; never without one.
+async fn drain_deadline(stopped: oneshot::Receiver<()>) {
+    if stopped.await.is_err() {
+        return std::future::pending().await;
+    }
+    tokio::time::sleep(DRAIN_WITHIN).await;
+}
+
+/// Flushes telemetry off the runtime's worker threads, so the exporter can still use them.
+fn flush(runtime: &Runtime, guard: TelemetryGuard) {
+    let flushed = runtime.block_on(tokio::task::spawn_blocking(move || {
+        guard.shutdown(FLUSH_WITHIN)
+    }));
+    match flushed {
+        Ok(errors) => {
+            for err in errors {
+                eprintln!("ordertrail: {:#}", anyhow::Error::from(err));
+            }
+        }
+        Err(err) => eprintln!("ordertrail: telemetry flush panicked: {err}"),
+    }
 }

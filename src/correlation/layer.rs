@@ -37,6 +37,10 @@ use tracing::Span;
 use super::context::{attach_to_span, scope, sync_scope};
 use super::span::{record_completion, request_span};
 use super::{DEFAULT_HEADER, MakeRequestId, MakeRequestUuidV7, RequestId};
+use crate::propagation::{InboundTrace, apply_inbound, traceresponse};
+
+/// The W3C Trace Context level 2 response header naming the server span.
+const TRACERESPONSE: HeaderName = HeaderName::from_static("traceresponse");
 
 /// Layer that applies [`Correlation`] to a service. See the [module docs](self).
 #[derive(Debug, Clone)]
@@ -44,6 +48,7 @@ pub struct CorrelationLayer<M = MakeRequestUuidV7> {
     header: HeaderName,
     make: M,
     service: Option<Arc<str>>,
+    inbound: InboundTrace,
 }
 
 impl CorrelationLayer {
@@ -53,6 +58,7 @@ impl CorrelationLayer {
             header: HeaderName::from_static(DEFAULT_HEADER),
             make: MakeRequestUuidV7,
             service: None,
+            inbound: InboundTrace::Trust,
         }
     }
 }
@@ -77,12 +83,20 @@ impl<M> CorrelationLayer<M> {
         self
     }
 
+    /// What to do with an inbound `traceparent` (default [`InboundTrace::Trust`]; see
+    /// [`crate::propagation`] for why the public edge should `Link`).
+    pub fn inbound_trace(mut self, policy: InboundTrace) -> Self {
+        self.inbound = policy;
+        self
+    }
+
     /// Replaces how missing or refused ids are made.
     pub fn make_request_id<N: MakeRequestId>(self, make: N) -> CorrelationLayer<N> {
         CorrelationLayer {
             header: self.header,
             make,
             service: self.service,
+            inbound: self.inbound,
         }
     }
 }
@@ -147,6 +161,7 @@ where
         let start = Instant::now();
         let (id, refused) = self.resolve(req.headers());
         let span = request_span(&req, &id, self.layer.service.as_deref());
+        apply_inbound(&span, req.headers(), self.layer.inbound);
         attach_to_span(&span, &id);
         if let Some(refused) = refused {
             span.in_scope(|| {
@@ -192,9 +207,12 @@ where
         let this = self.project();
         let _entered = this.span.enter();
         let mut res = ready!(this.inner.poll(cx))?;
-        res.headers_mut()
-            .insert(this.header.clone(), this.id.to_header_value());
-        record_completion(&res, this.start.elapsed());
+        let headers = res.headers_mut();
+        headers.insert(this.header.clone(), this.id.to_header_value());
+        if let Some(value) = traceresponse(this.span) {
+            headers.insert(TRACERESPONSE, value);
+        }
+        record_completion(this.span, &res, this.start.elapsed());
         Poll::Ready(Ok(res))
     }
 }

@@ -32,9 +32,13 @@ pub enum InvalidRequestId {
         /// Offset of the first refused byte.
         offset: usize,
     },
+    /// The value holds what looks like a card number, which must never reach a log line.
+    #[error("request id looks like a card number")]
+    CardNumber,
 }
 
-/// A validated correlation id: 1 to 128 bytes of letters, digits and `-._:@/+=`.
+/// A validated correlation id: 1 to 128 bytes of letters, digits and `-._:@/+=`, holding no
+/// card-like number (see [`crate::card::contains_card`]).
 ///
 /// Such a value is safe in a header, a log line, a URL path segment and a shell command line,
 /// so it can be echoed anywhere without escaping. Cloning is cheap (a reference count).
@@ -60,6 +64,10 @@ impl RequestId {
         let text = std::str::from_utf8(raw).map_err(|e| InvalidRequestId::Forbidden {
             offset: e.valid_up_to(),
         })?;
+        // Logged unmasked as the top-level `request_id`, so a card number must not get in.
+        if crate::card::contains_card(text) {
+            return Err(InvalidRequestId::CardNumber);
+        }
         Ok(Self(Arc::from(text)))
     }
 
@@ -174,6 +182,22 @@ mod tests {
                 "{hostile:?} was accepted"
             );
         }
+    }
+
+    #[test]
+    fn refuses_card_numbers() {
+        for card in [
+            "4242424242424242",
+            "4000-0000-0000-0002",
+            "order-4242424242424242",
+        ] {
+            assert_eq!(
+                RequestId::parse(card.as_bytes()),
+                Err(InvalidRequestId::CardNumber),
+                "{card}"
+            );
+        }
+        assert!(RequestId::parse(b"order-4242").is_ok());
     }
 
     #[test]

@@ -164,6 +164,14 @@ pub(crate) fn encode_line(
         line.extend_from_slice(b",\"request_id\":");
         put_json(line, id.as_str());
     }
+    if let Some(trace) = &record.trace {
+        let _ = write!(
+            line,
+            ",\"trace_id\":\"{}\",\"span_id\":\"{}\"",
+            trace.trace_id(),
+            trace.span_id()
+        );
+    }
     for (name, value) in &record.fields {
         line.push(b',');
         put_json(line, name);

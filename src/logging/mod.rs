@@ -13,11 +13,13 @@
 //! - `record`: [`FlatRecord`], the flattened view of one event.
 //! - `json`: [`JsonLayer`], the line encoder.
 //! - `human`: [`HumanLayer`], short lines for a terminal (`--log-format pretty`).
+//! - `otlp`: [`OtlpLogLayer`], the same records as OTLP log records.
 //! - `output`: non-blocking stdout and file writers, and how dropped lines are reported.
 //! - `panic`: a panic hook that logs panics as JSON events instead of raw stderr text.
 
 mod human;
 mod json;
+mod otlp;
 mod output;
 mod panic;
 mod record;
@@ -25,6 +27,8 @@ mod value;
 
 pub use human::HumanLayer;
 pub use json::JsonLayer;
+pub use otlp::OtlpLogLayer;
+pub(crate) use output::wait_period;
 pub use output::{LogOutputs, OutputError, REPORT_EVERY};
 pub use panic::install_panic_hook;
 pub use record::{FlatRecord, RESERVED};

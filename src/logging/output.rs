@@ -136,7 +136,7 @@ fn spawn_drop_reporter(counters: Vec<ErrorCounter>, stop: Arc<AtomicBool>) {
 }
 
 /// Sleeps one report period in short steps; false as soon as asked to stop.
-fn wait_period(stop: &AtomicBool) -> bool {
+pub(crate) fn wait_period(stop: &AtomicBool) -> bool {
     const STEP: Duration = Duration::from_millis(250);
     let mut waited = Duration::ZERO;
     while waited < REPORT_EVERY {

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use opentelemetry::trace::{SpanContext, TraceContextExt};
+
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
@@ -36,6 +38,8 @@ pub struct FlatRecord {
     pub request_id: Option<RequestId>,
     /// The `service` field of the nearest span that has one.
     pub service: Option<Arc<str>>,
+    /// The active OpenTelemetry span, when the event happens inside a traced span.
+    pub trace: Option<SpanContext>,
     /// Every other field, flattened.
     pub fields: Fields,
 }
@@ -68,6 +72,7 @@ impl FlatRecord {
         if self.request_id.is_none() {
             self.request_id = correlation::current();
         }
+        self.trace = active_span_context();
     }
 
     fn add_span_fields(&mut self, fields: &Fields) {
@@ -86,6 +91,15 @@ impl FlatRecord {
         self.message = None;
         self.request_id = None;
         self.service = None;
+        self.trace = None;
         self.fields.clear();
     }
+}
+
+/// The span context the OpenTelemetry layer activated when the current span was entered.
+fn active_span_context() -> Option<SpanContext> {
+    let cx = opentelemetry::Context::current();
+    let span = cx.span();
+    let sc = span.span_context();
+    sc.is_valid().then(|| sc.clone())
 }

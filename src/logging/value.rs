@@ -60,27 +60,53 @@ pub(crate) fn upsert(fields: &mut Fields, name: &'static str, value: FieldValue)
 #[derive(Debug, Default)]
 pub struct SpanFields(pub Fields);
 
+impl SpanFields {
+    fn put(&mut self, field: &Field, value: FieldValue) {
+        if let Some(name) = log_name(field.name()) {
+            upsert(&mut self.0, name, value);
+        }
+    }
+}
+
+/// The name a span field has in log lines, or `None` when it stays out of them.
+///
+/// Span fields named by OpenTelemetry semantic conventions are span attributes for tracing
+/// backends. A few are what a log reader wants too, under their short names; the rest
+/// (`otel.*`, `server.port`, `user_agent.original`, …) stay out of log lines, which keeps lines
+/// short while spans keep every attribute.
+pub(crate) fn log_name(name: &'static str) -> Option<&'static str> {
+    match name {
+        "http.request.method" => Some("method"),
+        "http.route" => Some("route"),
+        "url.path" => Some("path"),
+        "url.full" => Some("url"),
+        "http.response.status_code" => Some("status"),
+        dotted if dotted.contains('.') => None,
+        plain => Some(plain),
+    }
+}
+
 impl Visit for SpanFields {
     fn record_str(&mut self, field: &Field, value: &str) {
-        upsert(&mut self.0, field.name(), text(value));
+        self.put(field, text(value));
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        upsert(&mut self.0, field.name(), FieldValue::I64(value));
+        self.put(field, FieldValue::I64(value));
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        upsert(&mut self.0, field.name(), FieldValue::U64(value));
+        self.put(field, FieldValue::U64(value));
     }
     fn record_f64(&mut self, field: &Field, value: f64) {
-        upsert(&mut self.0, field.name(), FieldValue::F64(value));
+        self.put(field, FieldValue::F64(value));
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        upsert(&mut self.0, field.name(), FieldValue::Bool(value));
+        self.put(field, FieldValue::Bool(value));
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        upsert(&mut self.0, field.name(), display_chain(value));
+        self.put(field, display_chain(value));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        upsert(&mut self.0, field.name(), text(&format!("{value:?}")));
+        self.put(field, text(&format!("{value:?}")));
     }
 }
 

@@ -11,6 +11,7 @@ use super::inventory::{self, InventoryState};
 use super::orders::{self, OrderStore, OrdersState, StoreError};
 use super::payments::{self, PaymentsState};
 use crate::outgoing::{ClientConfig, ClientError, Downstream};
+use crate::propagation::InboundTrace;
 
 /// Building a service failed.
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +49,7 @@ impl Endpoints {
 }
 
 /// Settings of the services besides where their peers are.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ServiceOptions {
     /// The orders database file; `None` keeps it in memory.
     pub db_path: Option<PathBuf>,
@@ -56,6 +57,20 @@ pub struct ServiceOptions {
     pub payments: PaymentsState,
     /// The outgoing client's timeouts.
     pub client: ClientConfig,
+    /// What the gateway does with a caller's trace context; internal services always trust.
+    pub gateway_inbound_trace: InboundTrace,
+}
+
+impl Default for ServiceOptions {
+    /// In-memory database, no faults, default timeouts, the gateway linking inbound traces.
+    fn default() -> Self {
+        Self {
+            db_path: None,
+            payments: PaymentsState::default(),
+            client: ClientConfig::default(),
+            gateway_inbound_trace: InboundTrace::Link,
+        }
+    }
 }
 
 /// The router of `name`, wired to its peers.
@@ -70,6 +85,7 @@ pub fn build_router(
             gateway::router(GatewayState {
                 orders: Downstream::new("orders", &peers.orders, client.clone()),
                 inventory: Downstream::new("inventory", &peers.inventory, client),
+                inbound_trace: options.gateway_inbound_trace,
             })
         }
         ServiceName::Orders => {

@@ -10,7 +10,9 @@ use tracing::Instrument;
 
 use super::api::{CatalogItem, Order, PlaceOrder};
 use crate::card;
+use crate::correlation::CorrelationLayer;
 use crate::outgoing::Downstream;
+use crate::propagation::InboundTrace;
 use crate::web::{AppError, AppJson, instrument};
 
 /// Most units of one item in one order.
@@ -23,16 +25,21 @@ pub struct GatewayState {
     pub orders: Downstream,
     /// The inventory service.
     pub inventory: Downstream,
+    /// What to do with a caller's trace context (default `Link`: see [`crate::propagation`]).
+    pub inbound_trace: InboundTrace,
 }
 
 /// `POST /orders`, `GET /orders/{id}`, `GET /catalog`, `GET /healthz`.
 pub fn router(state: GatewayState) -> Router {
+    let correlation = CorrelationLayer::new()
+        .service("gateway")
+        .inbound_trace(state.inbound_trace);
     let routes = Router::new()
         .route("/orders", post(place))
         .route("/orders/{order_id}", get(show))
         .route("/catalog", get(catalog))
         .with_state(state);
-    instrument(routes, "gateway")
+    instrument(routes, correlation)
 }
 
 async fn place(

@@ -12,6 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::api::{CatalogItem, Reservation, Reserve};
+use crate::correlation::CorrelationLayer;
 use crate::web::{AppError, AppJson, instrument};
 
 /// The items every inventory starts with: (sku, name, price in cents, stock).
@@ -74,7 +75,7 @@ pub fn router(state: InventoryState) -> Router {
         .route("/reservations/{order_id}/release", post(release))
         .route("/reservations/{order_id}/commit", post(commit))
         .with_state(state);
-    instrument(routes, "inventory")
+    instrument(routes, CorrelationLayer::new().service("inventory"))
 }
 
 async fn catalog(State(state): State<InventoryState>) -> Json<Vec<CatalogItem>> {

@@ -12,6 +12,7 @@ use axum::{Json, Router};
 
 use super::api::{Charge, Receipt};
 use crate::card;
+use crate::correlation::CorrelationLayer;
 use crate::web::{AppError, AppJson, instrument};
 
 /// The card that is always declined.
@@ -31,7 +32,7 @@ pub fn router(state: PaymentsState) -> Router {
     let routes = Router::new()
         .route("/charges/{order_id}", post(charge))
         .with_state(state);
-    instrument(routes, "payments")
+    instrument(routes, CorrelationLayer::new().service("payments"))
 }
 
 #[tracing::instrument(name = "charge", skip_all, fields(order_id = %order_id, amount_cents = body.amount_cents))]

@@ -15,15 +15,16 @@ use crate::correlation::CorrelationLayer;
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// Adds `GET /healthz` and the standard middleware to `router`, outermost first:
-/// 1. [`CorrelationLayer`] — request id, span, task-local scope, echo, completion event;
+/// 1. `correlation` (a [`CorrelationLayer`]) — request id, server span, task-local scope, echo,
+///    completion event;
 /// 2. `CatchPanicLayer` — a panic becomes a 500 JSON error inside the request's scope;
 /// 3. the body limit, enforced by the extractors as a 413.
-pub fn instrument(router: Router, service: &'static str) -> Router {
+pub fn instrument(router: Router, correlation: CorrelationLayer) -> Router {
     router
         .route("/healthz", get(healthz))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(CorrelationLayer::new().service(service))
+        .layer(correlation)
 }
 
 async fn healthz() -> &'static str {

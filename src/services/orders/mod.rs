@@ -20,10 +20,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use tracing::Instrument;
+use tracing::{Instrument, Span};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::api::{Order, PlaceOrder};
-use crate::correlation;
+use crate::correlation::{self, CorrelationLayer};
 use crate::web::{AppError, AppJson, instrument};
 
 /// `POST /orders`, `GET /orders/{id}`, `GET /healthz`.
@@ -32,7 +33,7 @@ pub fn router(state: OrdersState) -> Router {
         .route("/orders", post(place))
         .route("/orders/{order_id}", get(show))
         .with_state(state);
-    instrument(routes, "orders")
+    instrument(routes, CorrelationLayer::new().service("orders"))
 }
 
 async fn place(
@@ -41,9 +42,21 @@ async fn place(
 ) -> Result<(StatusCode, Json<Order>), AppError> {
     let span = tracing::info_span!("place_order", order_id = tracing::field::Empty);
     let order = state.place(body).instrument(span.clone()).await?;
-    let dispatch = tracing::info_span!(parent: &span, "dispatch", order_id = %order.order_id);
-    correlation::spawn(state.dispatch(order.order_id.clone()).instrument(dispatch));
+    let dispatch = dispatch_span(&span, &order.order_id);
+    dispatch.in_scope(|| correlation::spawn(state.dispatch(order.order_id.clone())));
     Ok((StatusCode::CREATED, Json(order)))
+}
+
+/// The span of the background dispatch. Its trace parent is `place_order`, but it holds no
+/// reference to the request's spans: the server span ends with the response, not with the
+/// dispatch. The request id comes along through [`correlation::spawn`].
+fn dispatch_span(place_order: &Span, order_id: &str) -> Span {
+    let span = tracing::info_span!(parent: None, "dispatch", service = "orders", order_id);
+    span.follows_from(place_order);
+    if let Err(err) = span.set_parent(place_order.context()) {
+        tracing::debug!(error = %err, "dispatch span not linked to its order");
+    }
+    span
 }
 
 async fn show(

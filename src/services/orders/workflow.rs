@@ -1,6 +1,7 @@
 //! The order workflow: reserve, charge, compensate, confirm, dispatch.
 
 use http::StatusCode;
+use tracing::Instrument;
 
 use super::OrderStore;
 use crate::card;
@@ -86,6 +87,7 @@ impl OrdersState {
         };
         self.inventory
             .post(&format!("/reservations/{}", order.order_id), &body)
+            .instrument(tracing::info_span!("reserve"))
             .await
     }
 
@@ -96,6 +98,10 @@ impl OrdersState {
         };
         self.payments
             .post(&format!("/charges/{}", order.order_id), &body)
+            .instrument(tracing::info_span!(
+                "charge",
+                amount_cents = order.amount_cents
+            ))
             .await
     }
 
@@ -103,7 +109,12 @@ impl OrdersState {
     /// the order already failed for another reason, which is what the client must see.
     async fn release(&self, order: &Order) {
         let path = format!("/reservations/{}/release", order.order_id);
-        match self.inventory.post::<_, Reservation>(&path, &()).await {
+        let released = self
+            .inventory
+            .post::<_, Reservation>(&path, &())
+            .instrument(tracing::info_span!("release"))
+            .await;
+        match released {
             Ok(_) => tracing::info!("reservation released (compensation)"),
             Err(err) => {
                 tracing::error!(error = %err, "compensation failed: reservation still held")

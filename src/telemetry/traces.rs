@@ -1,0 +1,71 @@
+//! The tracer provider: spans, sampled, batched, bounded, exported over OTLP when configured.
+
+use std::sync::Arc;
+
+use opentelemetry_otlp::{Protocol, SpanExporter, WithExportConfig};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider,
+};
+
+use super::counting::{BoundedSpans, CountedSpans, ExportCounters};
+use super::{OtlpProtocol, SamplerChoice, TelemetryConfig, TelemetryError};
+
+/// A provider that always makes spans (so logs get trace ids and calls carry `traceparent`),
+/// and exports them only when an endpoint is configured.
+pub(super) fn tracer_provider(
+    config: &TelemetryConfig,
+    resource: Resource,
+    counters: &Arc<ExportCounters>,
+) -> Result<SdkTracerProvider, TelemetryError> {
+    let builder = SdkTracerProvider::builder()
+        .with_resource(resource)
+        .with_sampler(sampler(config.sampler));
+    let Some(endpoint) = &config.traces_endpoint else {
+        return Ok(builder.build());
+    };
+    let exporter = CountedSpans::new(span_exporter(config, endpoint)?, Arc::clone(counters));
+    let batch = BatchConfigBuilder::default()
+        .with_scheduled_delay(config.batch.delay)
+        .with_max_queue_size(config.batch.queue_size)
+        .build();
+    let processor = BatchSpanProcessor::builder(exporter)
+        .with_batch_config(batch)
+        .build();
+    let bounded = BoundedSpans::new(processor, Arc::clone(counters), config.batch.queue_size);
+    Ok(builder.with_span_processor(bounded).build())
+}
+
+fn span_exporter(config: &TelemetryConfig, endpoint: &str) -> Result<SpanExporter, TelemetryError> {
+    let builder = SpanExporter::builder();
+    let exporter = match config.protocol {
+        OtlpProtocol::Grpc => builder
+            .with_tonic()
+            .with_endpoint(endpoint)
+            .with_timeout(config.batch.export_timeout)
+            .build(),
+        OtlpProtocol::HttpProtobuf => builder
+            .with_http()
+            .with_protocol(Protocol::HttpBinary)
+            .with_endpoint(endpoint)
+            .with_timeout(config.batch.export_timeout)
+            .build(),
+    };
+    exporter.map_err(|source| TelemetryError::Exporter {
+        signal: "traces",
+        source,
+    })
+}
+
+fn sampler(choice: SamplerChoice) -> Sampler {
+    match choice {
+        SamplerChoice::AlwaysOn => Sampler::AlwaysOn,
+        SamplerChoice::AlwaysOff => Sampler::AlwaysOff,
+        SamplerChoice::TraceIdRatio(ratio) => Sampler::TraceIdRatioBased(ratio),
+        SamplerChoice::ParentBasedAlwaysOn => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+        SamplerChoice::ParentBasedAlwaysOff => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
+        SamplerChoice::ParentBasedTraceIdRatio(ratio) => {
+            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio)))
+        }
+    }
+}
