@@ -27,6 +27,18 @@ pub(crate) enum Command {
     Up(UpArgs),
     /// Place one order through the gateway and show how to find it in the logs.
     Order(OrderArgs),
+    /// Receive OTLP traces and logs (gRPC and HTTP/protobuf) and append them as OTLP-JSON lines.
+    Collect(CollectArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct CollectArgs {
+    /// Address to receive OTLP on (gRPC and HTTP share it).
+    #[arg(long, default_value = "127.0.0.1:4317")]
+    pub(crate) listen: SocketAddr,
+    /// Directory for traces.jsonl and otlp-logs.jsonl.
+    #[arg(long, default_value = "logs")]
+    pub(crate) out: PathBuf,
 }
 
 /// How log lines are written.
@@ -106,6 +118,10 @@ pub(crate) struct UpArgs {
     /// Host the services listen on.
     #[arg(long, default_value = "127.0.0.1")]
     pub(crate) host: std::net::IpAddr,
+    /// Port of the embedded OTLP collector (traces and logs go to <log-dir>/traces.jsonl and
+    /// <log-dir>/otlp-logs.jsonl). Ignored when OTEL_EXPORTER_OTLP_ENDPOINT points elsewhere.
+    #[arg(long, default_value_t = 4317)]
+    pub(crate) otlp_port: u16,
     #[command(flatten)]
     pub(crate) faults: FaultArgs,
 }

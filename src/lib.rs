@@ -12,12 +12,14 @@
 //! - [`propagation`]: W3C Trace Context and Baggage in and out; the edge trust policy.
 //! - [`web`]: what services share: errors, JSON bodies, middleware stack, serving.
 //! - [`card`]: card numbers: Luhn, last four, redaction.
+//! - [`collector`]: an embedded OTLP receiver (gRPC and HTTP) writing OTLP-JSON lines.
 //! - [`services`]: the four services, each a `router(state)`.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
 
 pub mod card;
+pub mod collector;
 pub mod correlation;
 pub mod logging;
 pub mod outgoing;

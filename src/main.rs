@@ -5,6 +5,7 @@
 //! cargo run --release -- up                 # all four services, logs in logs/<service>.jsonl
 //! cargo run --release -- order              # place one order, print its request id
 //! cargo run --release -- serve gateway      # one service (see --help for every flag)
+//! cargo run --release -- collect            # the embedded OTLP collector alone
 //! ```
 //! Each subcommand builds its own runtime: `serve` and `up` a multi-thread one, `order` a
 //! current-thread one.
@@ -35,5 +36,6 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Serve(args) => commands::serve::run(args.try_into()?),
         Command::Up(args) => commands::up::run(&args),
         Command::Order(args) => commands::order::run(&args),
+        Command::Collect(args) => commands::collect::run(&args),
     }
 }

@@ -70,9 +70,7 @@ async fn drain_deadline(stopped: oneshot::Receiver<()>) {
 
 /// Flushes telemetry off the runtime's worker threads, so the exporter can still use them.
 fn flush(runtime: &Runtime, guard: TelemetryGuard) {
-    let flushed = runtime.block_on(tokio::task::spawn_blocking(move || {
-        guard.shutdown(FLUSH_WITHIN)
-    }));
+    let flushed = runtime.block_on(runtime.spawn_blocking(move || guard.shutdown(FLUSH_WITHIN)));
     match flushed {
         Ok(errors) => {
             for err in errors {

@@ -1,4 +1,5 @@
-//! `ordertrail up`: the four services as child processes of one command.
+//! `ordertrail up`: the four services as child processes of one command, and the embedded
+//! OTLP collector in this process.
 //!
 //! Each child is `ordertrail serve <service>` with human-readable stdout and JSON lines
 //! appended to `<log-dir>/<service>.jsonl`. This command prefixes and merges their output,
@@ -14,12 +15,13 @@ use anyhow::{Context, bail};
 use futures_util::future::select_all;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use ordertrail::collector::Collector;
 use ordertrail::services::ServiceName;
 use ordertrail::web::shutdown_signal;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::cli::UpArgs;
+use crate::cli::{CollectArgs, UpArgs};
 
 /// How long a child may take to stop after SIGTERM.
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -28,7 +30,7 @@ const STOP_GRACE: Duration = Duration::from_secs(10);
 const READY_WITHIN: Duration = Duration::from_secs(20);
 
 pub(crate) fn run(args: &UpArgs) -> anyhow::Result<ExitCode> {
-    check_ports_free(args.host)?;
+    check_ports_free(args)?;
     std::fs::create_dir_all(&args.log_dir)
         .with_context(|| format!("cannot create {}", args.log_dir.display()))?;
     tokio::runtime::Builder::new_multi_thread()
@@ -40,17 +42,27 @@ pub(crate) fn run(args: &UpArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// A busy port is reported before anything starts.
-fn check_ports_free(host: IpAddr) -> anyhow::Result<()> {
-    for name in ServiceName::ALL {
-        let addr = SocketAddr::new(host, name.default_port());
-        if let Err(err) = std::net::TcpListener::bind(addr) {
+fn check_ports_free(args: &UpArgs) -> anyhow::Result<()> {
+    let services = ServiceName::ALL.map(|name| (name.as_str(), name.default_port()));
+    let collector = external_otlp()
+        .is_none()
+        .then_some(("the OTLP collector", args.otlp_port));
+    for (what, port) in services.into_iter().chain(collector) {
+        if let Err(err) = std::net::TcpListener::bind(SocketAddr::new(args.host, port)) {
             bail!(
-                "port {} for {name} is not free on {host}: {err} (is another `ordertrail up` running?)",
-                addr.port()
+                "port {port} for {what} is not free on {}: {err} (is another `ordertrail up` running?)",
+                args.host
             );
         }
     }
     Ok(())
+}
+
+/// An OTLP endpoint the user set; then no embedded collector is started.
+fn external_otlp() -> Option<String> {
+    std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
 }
 
 struct Service {
@@ -59,9 +71,15 @@ struct Service {
 }
 
 async fn supervise(args: &UpArgs) -> anyhow::Result<ExitCode> {
+    let collector = match external_otlp() {
+        Some(_) => None,
+        None => Some(start_collector(args).await?),
+    };
+    let otlp =
+        external_otlp().unwrap_or_else(|| format!("http://{}:{}", args.host, args.otlp_port));
     let mut services = Vec::new();
     for name in ServiceName::ALL {
-        services.push(start(name, args)?);
+        services.push(start(name, args, &otlp)?);
     }
     let code = tokio::select! {
         ready = wait_ready(args.host) => match ready {
@@ -77,7 +95,20 @@ async fn supervise(args: &UpArgs) -> anyhow::Result<ExitCode> {
         code = first_exit(&mut services) => code,
     };
     stop_all(services).await;
+    if let Some(collector) = collector {
+        if let Err(err) = collector.shutdown().await {
+            eprintln!("ordertrail: {err}");
+        }
+    }
     Ok(code)
+}
+
+async fn start_collector(args: &UpArgs) -> anyhow::Result<Collector> {
+    let collect = CollectArgs {
+        listen: SocketAddr::new(args.host, args.otlp_port),
+        out: args.log_dir.clone(),
+    };
+    super::collect::start(&collect).await
 }
 
 /// Runs until Ctrl-C/SIGTERM (success) or until a child exits on its own (failure).
@@ -91,7 +122,7 @@ async fn watch(services: &mut [Service]) -> ExitCode {
     }
 }
 
-fn start(name: ServiceName, args: &UpArgs) -> anyhow::Result<Service> {
+fn start(name: ServiceName, args: &UpArgs, otlp: &str) -> anyhow::Result<Service> {
     let exe = std::env::current_exe().context("cannot find the ordertrail binary")?;
     let url = |peer: ServiceName| format!("http://{}:{}", args.host, peer.default_port());
     let log_file = args.log_dir.join(format!("{name}.jsonl"));
@@ -111,6 +142,7 @@ fn start(name: ServiceName, args: &UpArgs) -> anyhow::Result<Service> {
         .args(["--payments-url", &url(ServiceName::Payments)])
         .args(["--fail-rate", &args.faults.fail_rate.to_string()])
         .args(["--latency-ms", &args.faults.latency_ms.to_string()])
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", otlp)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -185,6 +217,11 @@ fn banner(args: &UpArgs) {
         "ordertrail: place an order with `ordertrail order` (or `cargo run --release -- order`),"
     );
     println!("ordertrail: then `grep <request-id> {logs}/*.jsonl`. Ctrl-C stops everything.");
+    if external_otlp().is_none() {
+        println!(
+            "ordertrail: spans and OTLP log records: {logs}/traces.jsonl, {logs}/otlp-logs.jsonl"
+        );
+    }
 }
 
 /// Waits until any child exits and reports it.

@@ -138,12 +138,12 @@ impl OrderStore {
         let conn = Arc::clone(&self.conn);
         let span = tracing::info_span!(
             "db",
+            otel.name = format!("{operation} orders"),
             db.system.name = "sqlite",
-            db.operation.name = operation
+            db.operation.name = operation,
+            db.collection.name = "orders",
         );
-        let _entered = span.enter();
-        let task = correlation::spawn_blocking(move || statement(&lock(&conn)));
-        drop(_entered);
+        let task = span.in_scope(|| correlation::spawn_blocking(move || statement(&lock(&conn))));
         Ok(task.await??)
     }
 }
