@@ -95,10 +95,10 @@ async fn supervise(args: &UpArgs) -> anyhow::Result<ExitCode> {
         code = first_exit(&mut services) => code,
     };
     stop_all(services).await;
-    if let Some(collector) = collector {
-        if let Err(err) = collector.shutdown().await {
-            eprintln!("ordertrail: {err}");
-        }
+    if let Some(collector) = collector
+        && let Err(err) = collector.shutdown().await
+    {
+        eprintln!("ordertrail: {err}");
     }
     Ok(code)
 }

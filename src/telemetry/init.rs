@@ -111,21 +111,17 @@ impl TelemetryGuard {
         let left = || budget.saturating_sub(start.elapsed());
         let mut errors = Vec::new();
         self.stop_reporter.store(true, Ordering::Relaxed);
-        if let Some(tracer) = self.tracer.take() {
-            if let Err(source) = tracer.shutdown_with_timeout(left()) {
-                errors.push(TelemetryError::Shutdown {
-                    signal: "traces",
-                    source,
-                });
-            }
+        if let Some(Err(source)) = self.tracer.take().map(|t| t.shutdown_with_timeout(left())) {
+            errors.push(TelemetryError::Shutdown {
+                signal: "traces",
+                source,
+            });
         }
-        if let Some(logger) = self.logger.take() {
-            if let Err(source) = logger.shutdown_with_timeout(left()) {
-                errors.push(TelemetryError::Shutdown {
-                    signal: "logs",
-                    source,
-                });
-            }
+        if let Some(Err(source)) = self.logger.take().map(|l| l.shutdown_with_timeout(left())) {
+            errors.push(TelemetryError::Shutdown {
+                signal: "logs",
+                source,
+            });
         }
         if let Some(outputs) = self.outputs.take() {
             outputs.flush();

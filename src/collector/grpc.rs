@@ -1,0 +1,64 @@
+//! OTLP/gRPC: the `TraceService` and `LogsService` of the OTLP protocol, as tonic [`Routes`].
+//!
+//! tonic decodes the protobuf and answers errors with gRPC statuses; each service only hands the
+//! request to the [`Sink`]. Both accept gzip-compressed messages (the exporters'
+//! `with_compression(Compression::Gzip)`) up to [`MAX_MESSAGE_SIZE`].
+
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
+    LogsService, LogsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use tonic::codec::CompressionEncoding;
+use tonic::service::Routes;
+use tonic::{Request, Response, Status};
+
+use super::sink::Sink;
+
+/// The largest request accepted, compressed or not, by gRPC and HTTP alike. tonic's default is
+/// 4 MiB; a batch of 512 spans with many attributes can come close, so allow more.
+pub const MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
+
+/// The two gRPC services, routed by their paths (`/opentelemetry.proto.collector.trace.v1.
+/// TraceService/Export`, ...). Unknown gRPC methods are answered `UNIMPLEMENTED`.
+pub(crate) fn routes(sink: &Sink) -> Routes {
+    let traces = TraceServiceServer::new(Receiver(sink.clone()))
+        .accept_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(MAX_MESSAGE_SIZE);
+    let logs = LogsServiceServer::new(Receiver(sink.clone()))
+        .accept_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(MAX_MESSAGE_SIZE);
+    Routes::new(traces).add_service(logs)
+}
+
+/// Implements both services by handing requests to the sink.
+struct Receiver(Sink);
+
+#[tonic::async_trait]
+impl TraceService for Receiver {
+    async fn export(
+        &self,
+        request: Request<ExportTraceServiceRequest>,
+    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        self.0.traces(request.into_inner()).await;
+        Ok(Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+#[tonic::async_trait]
+impl LogsService for Receiver {
+    async fn export(
+        &self,
+        request: Request<ExportLogsServiceRequest>,
+    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
+        self.0.logs(request.into_inner()).await;
+        Ok(Response::new(ExportLogsServiceResponse::default()))
+    }
+}

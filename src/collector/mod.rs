@@ -1,0 +1,74 @@
+//! An embedded OTLP receiver: the collector for runs without Docker, and the receiver tests
+//! export to.
+//!
+//! One TCP port accepts what OpenTelemetry exporters send: OTLP/gRPC (`grpc-tonic`) and
+//! OTLP/HTTP with protobuf (`http-proto`) or JSON bodies, gzip-compressed or not, for traces and
+//! logs. Each export request is decoded once and handed to a [`Sink`], which
+//!
+//! - appends it as one OTLP/JSON line to `<out>/traces.jsonl` or `<out>/otlp-logs.jsonl` (the
+//!   OpenTelemetry Collector `file` exporter's format), when an output directory is set;
+//! - keeps it in memory for [`Received`] to return, when asked to (tests).
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use ordertrail::collector::{Collector, CollectorConfig};
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let collector = Collector::start(listener, CollectorConfig::in_memory()).await?;
+//! // Point an exporter at `collector.grpc_endpoint()` or
+//! // `collector.http_endpoint("/v1/traces")`, export, then:
+//! let received = collector.received();
+//! let arrived = received
+//!     .wait_for(|r| !r.spans().is_empty(), Duration::from_secs(10))
+//!     .await;
+//! assert!(arrived);
+//! for span in received.spans() {
+//!     println!("{} {} {:?}", span.trace_id(), span.span.name, span.service_name());
+//! }
+//! collector.shutdown().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # No feedback
+//! The collector writes one `info` line when it starts and at most one `warn` if its files
+//! cannot be written; nothing per request. It may run inside a process whose own telemetry is
+//! exported to it, and per-request logging would then export itself forever. For the same
+//! reason, do not wrap [`router`] in tracing middleware.
+//!
+//! # Layout
+//! - `config`: [`CollectorConfig`], where received telemetry goes.
+//! - `server`: [`Collector`], the running receiver and its graceful stop; [`CollectorError`].
+//! - `router`: [`router()`], gRPC and HTTP merged onto one port, and how that works.
+//! - `grpc`: the tonic `TraceService` and `LogsService`.
+//! - `http`: `POST /v1/traces` and `POST /v1/logs`, body decoding and its errors.
+//! - `sink`: [`Sink`], where every decoded request goes.
+//! - `files`: the OTLP/JSON-lines files and their format.
+//! - `received`: [`Received`], the in-memory store, its [`Counts`], and `wait_for`.
+//! - `record`: [`ReceivedSpan`] and [`ReceivedLog`], items flattened with their resource.
+//! - `attributes`: reading attribute lists: [`attribute_str`], [`attribute_int`], [`hex_id`].
+
+mod attributes;
+mod config;
+mod files;
+mod grpc;
+mod http;
+mod received;
+mod record;
+mod router;
+mod server;
+mod sink;
+
+#[cfg(test)]
+mod tests;
+
+pub use attributes::{attribute, attribute_int, attribute_str, hex_id};
+pub use config::CollectorConfig;
+pub use files::{LOGS_FILE, TRACES_FILE};
+pub use grpc::MAX_MESSAGE_SIZE;
+pub use http::{LOGS_PATH, TRACES_PATH};
+pub use received::{Counts, Received};
+pub use record::{ReceivedLog, ReceivedSpan};
+pub use router::router;
+pub use server::{Collector, CollectorError, SHUTDOWN_GRACE};
+pub use sink::Sink;

@@ -1,0 +1,43 @@
+//! [`router`]: gRPC and HTTP on one axum `Router`, so one port serves both.
+//!
+//! # How one port serves both protocols
+//! tonic 0.14 builds its services as an axum router ([`tonic::service::Routes`]), with one route
+//! per service: `/opentelemetry.proto.collector.trace.v1.TraceService/{*rest}`. The OTLP/HTTP
+//! routes are `/v1/traces` and `/v1/logs`: the paths never collide, so the two routers merge into
+//! one. On the connection side, `axum::serve` (with axum's `http2` feature) sniffs each new
+//! connection: one that opens with the HTTP/2 preface (gRPC clients speak cleartext HTTP/2 with
+//! prior knowledge) is served as HTTP/2, any other as HTTP/1.1. That is how port 4317 answers the
+//! gRPC exporter and the `http-proto` exporter alike, with no TLS and no ALPN.
+//!
+//! A request to any other path gets `UNIMPLEMENTED` if it is gRPC and `404` otherwise.
+
+use axum::Router;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::sink::Sink;
+use super::{grpc, http};
+
+/// Every OTLP route, gRPC and HTTP, delivering to `sink`. Serve it with `axum::serve`; add no
+/// tracing middleware, or the collector's own spans may be exported back to it.
+pub fn router(sink: Sink) -> Router {
+    grpc::routes(&sink)
+        .into_axum_router()
+        .merge(http::routes(sink))
+        .fallback(not_found)
+}
+
+async fn not_found(headers: HeaderMap) -> Response {
+    if is_grpc(&headers) {
+        tonic::Status::unimplemented("not an OTLP service").into_http()
+    } else {
+        StatusCode::NOT_FOUND.into_response()
+    }
+}
+
+fn is_grpc(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))
+}
