@@ -66,8 +66,10 @@ pub(crate) fn apply_inbound(span: &Span, headers: &HeaderMap, policy: InboundTra
     }
 }
 
-/// Writes the context of `span` into outgoing `headers` (`traceparent`, `tracestate`, `baggage`).
-pub(crate) fn inject(span: &Span, headers: &mut HeaderMap) {
+/// Writes the context of `span` into outgoing `headers` (`traceparent`, `tracestate`,
+/// `baggage`). The reqwest middleware does this for every call; use it directly for another
+/// HTTP client.
+pub fn inject(span: &Span, headers: &mut HeaderMap) {
     let cx = span.context();
     global::get_text_map_propagator(|p| p.inject_context(&cx, &mut HeaderInjector(headers)));
 }

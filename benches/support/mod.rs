@@ -41,10 +41,26 @@ impl Drop for Proc {
 
 /// Starts `ordertrail <args>` on `core` (when `taskset` exists), stdout and stderr to `log`.
 pub fn start(core: usize, args: &[&str], env: &[(&str, String)], log: &Path) -> Proc {
-    let exe = env!("CARGO_BIN_EXE_ordertrail");
+    start_exe(
+        env!("CARGO_BIN_EXE_ordertrail").into(),
+        core,
+        args,
+        env,
+        log,
+    )
+}
+
+/// Starts `exe <args>` on `core` (when `taskset` exists), stdout and stderr to `log`.
+pub fn start_exe(
+    exe: std::path::PathBuf,
+    core: usize,
+    args: &[&str],
+    env: &[(&str, String)],
+    log: &Path,
+) -> Proc {
     let mut command = if Path::new("/usr/bin/taskset").exists() {
         let mut c = Command::new("taskset");
-        c.args(["-c", &core.to_string(), exe]);
+        c.args(["-c", &core.to_string()]).arg(&exe);
         c
     } else {
         Command::new(exe)

@@ -88,12 +88,15 @@ impl Drop for LogOutputs {
     }
 }
 
+/// A writer thread for `sink`. The thread drains every queued line into a 64 KiB buffer and
+/// flushes when the queue is empty: one `write` per burst rather than one per line, and no
+/// line waits once the burst is over.
 fn writer<T: io::Write + Send + 'static>(sink: T) -> (NonBlocking, WorkerGuard) {
     NonBlockingBuilder::default()
         .lossy(true)
         .buffered_lines_limit(QUEUE_LINES)
         .thread_name("ordertrail-log-writer")
-        .finish(sink)
+        .finish(io::BufWriter::with_capacity(64 * 1024, sink))
 }
 
 fn open_append(path: &Path) -> Result<std::fs::File, OutputError> {

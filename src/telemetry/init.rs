@@ -2,7 +2,8 @@
 //!
 //! Layers, each with its own filter:
 //! - logs to stdout/file (JSON or human), filtered by `RUST_LOG` (default `info`);
-//! - spans to OpenTelemetry (`tracing-opentelemetry`), unless the SDK is disabled;
+//! - spans to OpenTelemetry (`tracing-opentelemetry`), unless the SDK is disabled — spans only:
+//!   events go out once, as log records, not again as span events;
 //! - log records to OTLP, when a logs endpoint is set.
 //!
 //! The two OpenTelemetry layers never see the exporter's own crates (hyper, h2, tonic, tower,
@@ -19,7 +20,7 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use tracing_subscriber::filter::EnvFilter;
+use tracing_subscriber::filter::{EnvFilter, FilterExt, filter_fn};
 use tracing_subscriber::fmt::writer::MakeWriterExt;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -150,7 +151,9 @@ pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> 
             .with_location(false)
             .with_threads(false)
             .with_tracked_inactivity(false);
-        layers.push(otel.with_filter(otel_filter(config)?).boxed());
+        // Spans only: events reach the collector as OTLP log records, not as span events too.
+        let spans_only = otel_filter(config)?.and(filter_fn(|meta| meta.is_span()));
+        layers.push(otel.with_filter(spans_only).boxed());
         opentelemetry::global::set_tracer_provider(provider.clone());
         tracer = Some(provider);
         if let Some(provider) = logger_provider(config, resource, &logs)? {
