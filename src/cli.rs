@@ -29,6 +29,19 @@ pub(crate) enum Command {
     Order(OrderArgs),
     /// Receive OTLP traces and logs (gRPC and HTTP/protobuf) and append them as OTLP-JSON lines.
     Collect(CollectArgs),
+    /// Show one order's journey across the services: its spans as a waterfall, each log line
+    /// under the span it was written in.
+    Follow(FollowArgs),
+    /// Place orders through the gateway and report throughput, latency and statuses.
+    Load(LoadArgs),
+    /// GET a URL (2 s timeout) for container healthchecks: exit 0 on 2xx, 1 otherwise.
+    Health(HealthArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct HealthArgs {
+    /// The URL to probe, e.g. http://127.0.0.1:8080/healthz.
+    pub(crate) url: String,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -78,6 +91,10 @@ pub(crate) struct ServeArgs {
     /// Timeout of a whole outgoing call, in milliseconds.
     #[arg(long, env = env::REQUEST_TIMEOUT_MS, default_value_t = 10_000)]
     pub(crate) request_timeout_ms: u64,
+    /// Run a master process and this many worker processes sharing the port, each with one
+    /// event loop (like `uvicorn --workers N`). Without it: one process, multi-threaded.
+    #[arg(long, env = env::WORKERS, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) workers: Option<u16>,
     #[command(flatten)]
     pub(crate) log: LogArgs,
 }
@@ -122,6 +139,10 @@ pub(crate) struct UpArgs {
     /// <log-dir>/otlp-logs.jsonl). Ignored when OTEL_EXPORTER_OTLP_ENDPOINT points elsewhere.
     #[arg(long, default_value_t = 4317)]
     pub(crate) otlp_port: u16,
+    /// Run gateway, orders and payments as a master with this many workers each (inventory
+    /// keeps its stock in memory, so it stays one process).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) workers: Option<u16>,
     #[command(flatten)]
     pub(crate) faults: FaultArgs,
 }
@@ -143,4 +164,59 @@ pub(crate) struct OrderArgs {
     /// Base URL of the gateway.
     #[arg(long, env = env::GATEWAY_URL, default_value = "http://127.0.0.1:8080")]
     pub(crate) gateway: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct FollowArgs {
+    /// The request id (the `x-request-id` of the order's answer).
+    pub(crate) request_id: String,
+    /// Directory `ordertrail up` writes to: <service>.jsonl, traces.jsonl, otlp-logs.jsonl.
+    #[arg(long, env = env::LOG_DIR, default_value = "logs")]
+    pub(crate) log_dir: PathBuf,
+    /// Take spans from Jaeger's HTTP API v3 at this URL (like http://localhost:16686).
+    #[arg(long, env = env::JAEGER_URL)]
+    pub(crate) jaeger: Option<String>,
+    /// Take log lines from Loki at this URL (like http://localhost:3100).
+    #[arg(long, env = env::LOKI_URL)]
+    pub(crate) loki: Option<String>,
+    /// How far back Jaeger and Loki search (like 30m, 6h).
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub(crate) since: std::time::Duration,
+    /// Print the journey as one JSON document.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct LoadArgs {
+    /// Stop after this many orders [default: 100 when --duration is not given either].
+    #[arg(long)]
+    pub(crate) orders: Option<u64>,
+    /// Stop after this long (like 30s, 10m, 24h).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub(crate) duration: Option<std::time::Duration>,
+    /// Orders in flight at once.
+    #[arg(long, default_value_t = 8)]
+    pub(crate) concurrency: usize,
+    /// Orders started per second, over all workers [default: as fast as they are answered].
+    #[arg(long)]
+    pub(crate) rate: Option<f64>,
+    /// Share of orders paid with the always-declined card 4000 0000 0000 0002.
+    #[arg(long, default_value_t = 0.1)]
+    pub(crate) decline_rate: f64,
+    /// Never place more orders than this, whatever the duration and rate.
+    #[arg(long, default_value_t = ordertrail::load::DEFAULT_MAX_ORDERS)]
+    pub(crate) max_orders: u64,
+    /// Timeout of one order (like 10s, 500ms).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub(crate) timeout: std::time::Duration,
+    /// Seed of the random item and card choices.
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+    /// Base URL of the gateway.
+    #[arg(long, env = env::GATEWAY_URL, default_value = "http://127.0.0.1:8080")]
+    pub(crate) gateway: String,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
 }

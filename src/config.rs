@@ -26,8 +26,15 @@ pub(crate) mod env {
     pub(crate) const LOG_FORMAT: &str = "ORDERTRAIL_LOG_FORMAT";
     pub(crate) const LOG_FILE: &str = "ORDERTRAIL_LOG_FILE";
     pub(crate) const LOG_DIR: &str = "ORDERTRAIL_LOG_DIR";
+    pub(crate) const JAEGER_URL: &str = "ORDERTRAIL_JAEGER_URL";
+    pub(crate) const LOKI_URL: &str = "ORDERTRAIL_LOKI_URL";
     pub(crate) const INBOUND_TRACE: &str = "ORDERTRAIL_INBOUND_TRACE";
     pub(crate) const DATA_DIR: &str = "ORDERTRAIL_DATA_DIR";
+    pub(crate) const WORKERS: &str = "ORDERTRAIL_WORKERS";
+    /// Set by a master for its workers (see `ordertrail::supervisor::env`).
+    pub(crate) const LISTEN_FD: &str = ordertrail::supervisor::env::LISTEN_FD;
+    pub(crate) const READY_FD: &str = ordertrail::supervisor::env::READY_FD;
+    pub(crate) const WORKER_INDEX: &str = ordertrail::supervisor::env::WORKER_INDEX;
     /// The usual tracing filter directives.
     pub(crate) const RUST_LOG: &str = "RUST_LOG";
 }
@@ -53,6 +60,33 @@ pub(crate) enum ConfigError {
     /// An OpenTelemetry variable is wrong.
     #[error(transparent)]
     Otel(#[from] crate::otel_env::OtelEnvError),
+    /// A variable a master sets for its workers is missing or not a number.
+    #[error("{name} must be a number set by the master process, got {value:?}")]
+    WorkerEnv {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: Option<String>,
+    },
+}
+
+/// What this `serve` process is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Process {
+    /// One process on a multi-thread runtime (no `--workers`).
+    Single,
+    /// A master: binds, starts and supervises this many workers, serves nothing.
+    Master { workers: usize },
+    /// A worker started by a master, with what it inherited.
+    Worker(WorkerFds),
+}
+
+/// The descriptors and index a master passed to a worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WorkerFds {
+    pub(crate) index: u32,
+    pub(crate) listen_fd: i32,
+    pub(crate) ready_fd: i32,
 }
 
 /// Everything `ordertrail serve` needs.
@@ -63,6 +97,7 @@ pub(crate) struct ServeConfig {
     pub(crate) peers: Endpoints,
     pub(crate) options: ServiceOptions,
     pub(crate) telemetry: TelemetryConfig,
+    pub(crate) process: Process,
 }
 
 impl TryFrom<ServeArgs> for ServeConfig {
@@ -87,12 +122,18 @@ impl TryFrom<ServeArgs> for ServeConfig {
         };
         let default_listen =
             SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), args.service.default_port());
+        let process = process(args.workers, |name| std::env::var(name).ok())?;
+        let mut telemetry = telemetry(args.service.as_str(), &args.log)?;
+        if let Process::Worker(fds) = process {
+            telemetry = telemetry.worker(fds.index);
+        }
         Ok(Self {
             service: args.service,
             listen: args.listen.unwrap_or(default_listen),
             peers,
             options,
-            telemetry: telemetry(args.service.as_str(), &args.log)?,
+            telemetry,
+            process,
         })
     }
 }
@@ -119,6 +160,38 @@ fn telemetry(service: &str, log: &LogArgs) -> Result<TelemetryConfig, ConfigErro
     })?)
 }
 
+/// A worker when the master's variables are set (whatever `--workers` says: a worker is
+/// started with its master's arguments), else a master with `--workers`, else one process.
+fn process(
+    workers: Option<u16>,
+    var: impl Fn(&'static str) -> Option<String>,
+) -> Result<Process, ConfigError> {
+    if var(env::LISTEN_FD).is_none() && var(env::WORKER_INDEX).is_none() {
+        return Ok(match workers {
+            Some(n) => Process::Master {
+                workers: usize::from(n),
+            },
+            None => Process::Single,
+        });
+    }
+    Ok(Process::Worker(WorkerFds {
+        index: env_number(&var, env::WORKER_INDEX)?,
+        listen_fd: env_number(&var, env::LISTEN_FD)?,
+        ready_fd: env_number(&var, env::READY_FD)?,
+    }))
+}
+
+fn env_number<T: std::str::FromStr>(
+    var: &impl Fn(&'static str) -> Option<String>,
+    name: &'static str,
+) -> Result<T, ConfigError> {
+    let value = var(name);
+    value
+        .as_deref()
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or(ConfigError::WorkerEnv { name, value })
+}
+
 fn http_url(flag: &'static str, value: String) -> Result<String, ConfigError> {
     match reqwest::Url::parse(&value) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(value),
@@ -131,4 +204,54 @@ fn positive_ms(flag: &'static str, ms: u64) -> Result<Duration, ConfigError> {
         return Err(ConfigError::ZeroTimeout(flag));
     }
     Ok(Duration::from_millis(ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(set: &[(&'static str, &'static str)]) -> impl Fn(&'static str) -> Option<String> {
+        let set = set.to_vec();
+        move |name| {
+            set.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn workers_flag_makes_a_master_and_none_a_single_process() {
+        assert_eq!(process(None, vars(&[])).unwrap(), Process::Single);
+        assert_eq!(
+            process(Some(4), vars(&[])).unwrap(),
+            Process::Master { workers: 4 }
+        );
+    }
+
+    #[test]
+    fn the_masters_variables_make_a_worker_whatever_the_flag() {
+        let set = [
+            (env::LISTEN_FD, "5"),
+            (env::READY_FD, "7"),
+            (env::WORKER_INDEX, "2"),
+        ];
+        let expected = Process::Worker(WorkerFds {
+            index: 2,
+            listen_fd: 5,
+            ready_fd: 7,
+        });
+        assert_eq!(process(Some(4), vars(&set)).unwrap(), expected);
+    }
+
+    #[test]
+    fn a_half_set_worker_environment_is_an_error() {
+        let err = process(
+            None,
+            vars(&[(env::LISTEN_FD, "5"), (env::WORKER_INDEX, "x")]),
+        );
+        assert!(matches!(
+            err,
+            Err(ConfigError::WorkerEnv { name, .. }) if name == env::WORKER_INDEX
+        ));
+    }
 }

@@ -14,6 +14,9 @@
 //! - [`card`]: card numbers: Luhn, last four, redaction.
 //! - [`collector`]: an embedded OTLP receiver (gRPC and HTTP) writing OTLP-JSON lines.
 //! - [`services`]: the four services, each a `router(state)`.
+//! - [`supervisor`]: a master process that binds once and supervises N worker processes.
+//! - [`journey`]: one request id followed across services: span waterfall and its log lines.
+//! - [`load`]: the load generator: orders at a rate or concurrency, latency histogram, summary.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
@@ -21,9 +24,12 @@
 pub mod card;
 pub mod collector;
 pub mod correlation;
+pub mod journey;
+pub mod load;
 pub mod logging;
 pub mod outgoing;
 pub mod propagation;
 pub mod services;
+pub mod supervisor;
 pub mod telemetry;
 pub mod web;

@@ -6,6 +6,8 @@
 //! cargo run --release -- order              # place one order, print its request id
 //! cargo run --release -- serve gateway      # one service (see --help for every flag)
 //! cargo run --release -- collect            # the embedded OTLP collector alone
+//! cargo run --release -- follow <id>        # one order's journey: spans and log lines
+//! cargo run --release -- load --orders 500   # place orders, report latency and statuses
 //! ```
 //! Each subcommand builds its own runtime: `serve` and `up` a multi-thread one, `order` a
 //! current-thread one.
@@ -37,5 +39,8 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Up(args) => commands::up::run(&args),
         Command::Order(args) => commands::order::run(&args),
         Command::Collect(args) => commands::collect::run(&args),
+        Command::Follow(args) => commands::follow::run(&args),
+        Command::Load(args) => commands::load::run(&args),
+        Command::Health(args) => commands::health::run(&args),
     }
 }

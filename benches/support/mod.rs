@@ -21,6 +21,15 @@ pub fn pin_self(core: usize) {
     }
 }
 
+/// Lets the calling thread (and threads it creates later) run on every one of `cores`.
+pub fn pin_self_to(cores: &[usize]) {
+    let mut set = nix::sched::CpuSet::new();
+    for &core in cores {
+        let _ = set.set(core);
+    }
+    let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set);
+}
+
 /// A free loopback port (bound, then released).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -58,9 +67,21 @@ pub fn start_exe(
     env: &[(&str, String)],
     log: &Path,
 ) -> Proc {
+    start_exe_on(exe, &core.to_string(), args, env, log)
+}
+
+/// Starts `exe <args>` on the cores of `cpus`, a `taskset -c` list like `0` or `0,1` (when
+/// `taskset` exists), stdout and stderr to `log`.
+pub fn start_exe_on(
+    exe: std::path::PathBuf,
+    cpus: &str,
+    args: &[&str],
+    env: &[(&str, String)],
+    log: &Path,
+) -> Proc {
     let mut command = if Path::new("/usr/bin/taskset").exists() {
         let mut c = Command::new("taskset");
-        c.args(["-c", &core.to_string()]).arg(&exe);
+        c.args(["-c", cpus]).arg(&exe);
         c
     } else {
         Command::new(exe)

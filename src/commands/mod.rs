@@ -1,11 +1,20 @@
 //! One module per subcommand.
 //!
 //! - `serve`: one service on a bound listener until Ctrl-C or SIGTERM.
+//! - `master`, `worker`: `serve --workers N`, a master process and its worker processes.
 //! - `up`: the four services as child processes, one merged log stream.
 //! - `order`: place one order and say how to find it.
 //! - `collect`: the embedded OTLP collector.
+//! - `follow`: one request id's journey: span waterfall with its log lines.
+//! - `load`: the load generator and its summary.
+//! - `health`: one GET for container healthchecks.
 
 pub(crate) mod collect;
+pub(crate) mod follow;
+pub(crate) mod health;
+pub(crate) mod load;
+pub(crate) mod master;
 pub(crate) mod order;
 pub(crate) mod serve;
 pub(crate) mod up;
+pub(crate) mod worker;

@@ -53,6 +53,7 @@ async fn place(args: &OrderArgs) -> anyhow::Result<ExitCode> {
     }
     println!("request  {request_id}");
     println!("find it: grep {request_id} logs/*.jsonl");
+    println!("follow:  ordertrail follow {request_id}");
     Ok(if status.is_success() {
         ExitCode::SUCCESS
     } else {

@@ -1,4 +1,6 @@
 //! `ordertrail serve <service>`: bind, serve until Ctrl-C or SIGTERM, drain, flush telemetry.
+//! With `--workers N` this process is a master instead ([`super::master`]), and the processes it
+//! starts are its workers ([`super::worker`]).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -11,15 +13,24 @@ use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
 
-use crate::config::ServeConfig;
+use crate::config::{Process, ServeConfig};
 
 /// How long in-flight requests may take to finish after a stop signal.
-const DRAIN_WITHIN: Duration = Duration::from_secs(10);
+pub(crate) const DRAIN_WITHIN: Duration = Duration::from_secs(10);
 
 /// How long telemetry may take to flush at exit.
 const FLUSH_WITHIN: Duration = Duration::from_secs(5);
 
 pub(crate) fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
+    match config.process {
+        Process::Single => run_single(config),
+        Process::Master { workers } => super::master::run(&config, workers),
+        Process::Worker(fds) => super::worker::run(&config, fds),
+    }
+}
+
+/// One process, a multi-thread runtime (no `--workers`).
+fn run_single(config: ServeConfig) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -61,7 +72,7 @@ async fn serve_until_stopped(config: &ServeConfig) -> anyhow::Result<()> {
 }
 
 /// Resolves [`DRAIN_WITHIN`] after the stop signal; never without one.
-async fn drain_deadline(stopped: oneshot::Receiver<()>) {
+pub(crate) async fn drain_deadline(stopped: oneshot::Receiver<()>) {
     if stopped.await.is_err() {
         return std::future::pending().await;
     }
@@ -69,7 +80,7 @@ async fn drain_deadline(stopped: oneshot::Receiver<()>) {
 }
 
 /// Flushes telemetry off the runtime's worker threads, so the exporter can still use them.
-fn flush(runtime: &Runtime, guard: TelemetryGuard) {
+pub(crate) fn flush(runtime: &Runtime, guard: TelemetryGuard) {
     let flushed = runtime.block_on(runtime.spawn_blocking(move || guard.shutdown(FLUSH_WITHIN)));
     match flushed {
         Ok(errors) => {

@@ -5,6 +5,9 @@
 //! appended to `<log-dir>/<service>.jsonl`. This command prefixes and merges their output,
 //! waits until all four answer `/healthz`, and on Ctrl-C or SIGTERM stops them gracefully
 //! (SIGTERM, then SIGKILL after [`STOP_GRACE`]). If one child dies, the others are stopped too.
+//!
+//! With `--workers N`, gateway, orders and payments each run as a master with N workers
+//! (`serve --workers N`); inventory stays one process, as its stock lives in its memory.
 
 use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
@@ -143,6 +146,7 @@ fn start(name: ServiceName, args: &UpArgs, otlp: &str) -> anyhow::Result<Service
         .args(["--fail-rate", &args.faults.fail_rate.to_string()])
         .args(["--latency-ms", &args.faults.latency_ms.to_string()])
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", otlp)
+        .args(workers_flag(name, args.workers))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -157,6 +161,15 @@ fn start(name: ServiceName, args: &UpArgs, otlp: &str) -> anyhow::Result<Service
         tokio::spawn(relay(name, err));
     }
     Ok(Service { name, child })
+}
+
+/// `--workers N` for the services that can run as workers: inventory keeps its stock in
+/// process memory, so it stays one process.
+fn workers_flag(name: ServiceName, workers: Option<u16>) -> Vec<String> {
+    match workers {
+        Some(n) if name != ServiceName::Inventory => vec!["--workers".into(), n.to_string()],
+        _ => Vec::new(),
+    }
 }
 
 /// Copies a child's output to ours, each line prefixed with the service name.

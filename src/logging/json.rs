@@ -29,7 +29,10 @@ use super::value::SpanFields;
 pub struct JsonLayer<W> {
     make_writer: W,
     service: Arc<str>,
-    pid: u32,
+    /// `,"pid":N` and, for a worker, `,"worker":N`: written once here, copied on every line.
+    process: Box<[u8]>,
+    /// Whether `worker` is a top-level key (then a field of that name is not repeated).
+    is_worker: bool,
 }
 
 impl<W> JsonLayer<W>
@@ -41,9 +44,26 @@ where
         Self {
             make_writer,
             service: service.into(),
-            pid: std::process::id(),
+            process: process_fields(std::process::id(), None),
+            is_worker: false,
         }
     }
+
+    /// Writes `"worker":index` after `pid` on every line (a worker of `serve --workers N`).
+    pub fn worker(mut self, index: Option<u32>) -> Self {
+        self.process = process_fields(std::process::id(), index);
+        self.is_worker = index.is_some();
+        self
+    }
+}
+
+/// The `pid` field and, when set, the `worker` field, each preceded by a comma.
+fn process_fields(pid: u32, worker: Option<u32>) -> Box<[u8]> {
+    let mut fields = format!(",\"pid\":{pid}");
+    if let Some(index) = worker {
+        fields.push_str(&format!(",\"worker\":{index}"));
+    }
+    fields.into_bytes().into_boxed_slice()
 }
 
 /// Keeps a span's fields in its extensions, as typed values. Shared by every layer that
@@ -124,7 +144,8 @@ where
             meta.level().as_str(),
             meta.target(),
             &self.service,
-            self.pid,
+            &self.process,
+            self.is_worker,
         );
         if let Err(err) = self.make_writer.make_writer_for(meta).write_all(line) {
             // Logging never panics and never logs its own failure through itself.
@@ -140,7 +161,8 @@ pub(crate) fn encode_line(
     level: &str,
     target: &str,
     default_service: &str,
-    pid: u32,
+    process: &[u8],
+    is_worker: bool,
 ) {
     line.extend_from_slice(b"{\"timestamp\":\"");
     let _ = write!(
@@ -159,7 +181,7 @@ pub(crate) fn encode_line(
     }
     line.extend_from_slice(b",\"service\":");
     put_json(line, record.service.as_deref().unwrap_or(default_service));
-    let _ = write!(line, ",\"pid\":{pid}");
+    line.extend_from_slice(process);
     if let Some(id) = &record.request_id {
         line.extend_from_slice(b",\"request_id\":");
         put_json(line, id.as_str());
@@ -173,6 +195,9 @@ pub(crate) fn encode_line(
         );
     }
     for (name, value) in &record.fields {
+        if is_worker && *name == "worker" {
+            continue; // the top-level `worker` wins, so no key appears twice
+        }
         line.push(b',');
         put_json(line, name);
         line.push(b':');
@@ -184,4 +209,56 @@ pub(crate) fn encode_line(
 /// Serializes one value; serialization of strings and numbers into a `Vec` cannot fail.
 fn put_json<T: serde::Serialize + ?Sized>(line: &mut Vec<u8>, value: &T) {
     let _ = serde_json::to_writer(&mut *line, value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(process: &[u8]) -> String {
+        encode(&FlatRecord::default(), process, false)
+    }
+
+    fn encode(record: &FlatRecord, process: &[u8], is_worker: bool) -> String {
+        let mut line = Vec::new();
+        encode_line(
+            &mut line, record, "INFO", "t", "payments", process, is_worker,
+        );
+        String::from_utf8(line).expect("UTF-8")
+    }
+
+    #[test]
+    fn a_worker_field_never_repeats_the_top_level_key() {
+        let record = FlatRecord {
+            fields: vec![("worker", crate::logging::FieldValue::U64(9))],
+            ..FlatRecord::default()
+        };
+        let text = encode(&record, &process_fields(1, Some(2)), true);
+        assert_eq!(text.matches("\"worker\"").count(), 1, "{text}");
+        let value: serde_json::Value = serde_json::from_str(&text).expect("one JSON object");
+        assert_eq!(value["worker"], 2);
+        // Outside a worker (the master's lifecycle lines), `worker` is an ordinary field.
+        let master: serde_json::Value =
+            serde_json::from_str(&encode(&record, &process_fields(1, None), false)).expect("JSON");
+        assert_eq!(master["worker"], 9);
+    }
+
+    #[test]
+    fn a_worker_line_carries_its_index_right_after_pid() {
+        let text = line(&process_fields(4242, Some(3)));
+        let value: serde_json::Value = serde_json::from_str(&text).expect("one JSON object");
+        assert_eq!(
+            (value["pid"].as_u64(), value["worker"].as_u64()),
+            (Some(4242), Some(3))
+        );
+        assert!(text.contains(r#""pid":4242,"worker":3"#), "{text}");
+    }
+
+    #[test]
+    fn a_single_process_line_has_no_worker() {
+        let value: serde_json::Value =
+            serde_json::from_str(&line(&process_fields(7, None))).expect("one JSON object");
+        assert_eq!(value["pid"], 7);
+        assert!(value.get("worker").is_none());
+    }
 }

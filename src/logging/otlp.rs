@@ -47,7 +47,7 @@ impl OtlpLogLayer {
         out.set_observed_timestamp(now);
         out.set_severity_number(severity(*meta.level()));
         out.set_severity_text(meta.level().as_str());
-        out.set_target(meta.target().to_owned());
+        out.set_target(meta.target());
         if let Some(message) = &record.message {
             out.set_body(any_value(message));
         }
@@ -59,7 +59,10 @@ impl OtlpLogLayer {
             );
         }
         if let Some(id) = &record.request_id {
-            out.add_attribute("request_id", id.as_str().to_owned());
+            out.add_attribute(
+                "request_id",
+                AnyValue::String(Arc::clone(id.as_arc()).into()),
+            );
         }
         let service = record.service.as_ref().unwrap_or(&self.service);
         out.add_attribute("service", AnyValue::String(Arc::clone(service).into()));

@@ -93,6 +93,9 @@ pub struct TelemetryConfig {
     pub instance_id: String,
     /// Batching and export bounds.
     pub batch: BatchSettings,
+    /// The worker index of a process started by a master (`serve --workers N`): JSON lines
+    /// then carry `"worker":N` right after `pid`. `None` for a single process or a master.
+    pub worker: Option<u32>,
 }
 
 impl TelemetryConfig {
@@ -111,7 +114,14 @@ impl TelemetryConfig {
             resource_attributes: Vec::new(),
             instance_id: uuid::Uuid::new_v4().to_string(),
             batch: BatchSettings::default(),
+            worker: None,
         }
+    }
+
+    /// Marks this process as worker `index` of a master.
+    pub fn worker(mut self, index: u32) -> Self {
+        self.worker = Some(index);
+        self
     }
 
     /// Sets the stdout format.

@@ -198,12 +198,14 @@ fn log_layers(
     match (config.log_format, outputs.file.clone()) {
         (LogFormat::Json, None) => layers.push(
             JsonLayer::new(service, stdout)
+                .worker(config.worker)
                 .with_filter(filter()?)
                 .boxed(),
         ),
         (LogFormat::Json, Some(file)) => {
             layers.push(
                 JsonLayer::new(service, stdout.and(file))
+                    .worker(config.worker)
                     .with_filter(filter()?)
                     .boxed(),
             );
@@ -211,7 +213,12 @@ fn log_layers(
         (LogFormat::Pretty, file) => {
             layers.push(HumanLayer::new(stdout).with_filter(filter()?).boxed());
             if let Some(file) = file {
-                layers.push(JsonLayer::new(service, file).with_filter(filter()?).boxed());
+                layers.push(
+                    JsonLayer::new(service, file)
+                        .worker(config.worker)
+                        .with_filter(filter()?)
+                        .boxed(),
+                );
             }
         }
     }

@@ -1,0 +1,42 @@
+//! A load generator: orders placed through the gateway by a few concurrent workers, at a
+//! global rate or as fast as they are answered, bounded in count and time; a latency
+//! histogram, counts by status, and the slowest orders to follow.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use ordertrail::load::{LoadConfig, run};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let config = LoadConfig::new("http://127.0.0.1:8080")
+//!     .duration(Duration::from_secs(30))
+//!     .rate(50.0)
+//!     .concurrency(4);
+//! let summary = run(&config, |_outcome| {}, std::future::pending()).await?;
+//! print!("{}", summary.to_text());
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//! - `config`: [`LoadConfig`], the run's settings and when it stops; [`LoadConfigError`].
+//! - `mix`: [`OrderMix`], which item and which card each order uses.
+//! - `pacer`: [`Pacer`], the global schedule: count, deadline, rate.
+//! - `stats`: [`Outcome`] of one order and [`Stats`], the HDR histogram and counts.
+//! - `summary`: [`Summary`], the report as text or JSON.
+//! - `engine`: [`run`], the workers; [`LoadError`].
+
+mod config;
+mod engine;
+mod mix;
+mod pacer;
+mod stats;
+mod summary;
+
+pub use config::{
+    APPROVED_CARD, DECLINED_CARD, DEFAULT_MAX_ORDERS, DEFAULT_ORDERS, DEFAULT_SKUS, LoadConfig,
+    LoadConfigError,
+};
+pub use engine::{LoadError, run};
+pub use mix::OrderMix;
+pub use pacer::Pacer;
+pub use stats::{Outcome, SLOWEST, Slow, Stats};
+pub use summary::{Latency, SlowOrder, Summary};

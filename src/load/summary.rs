@@ -1,0 +1,153 @@
+//! [`Summary`]: what a load run reports, as text or JSON.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::stats::Stats;
+
+/// The outcome of a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Orders placed, answered or not.
+    pub orders: u64,
+    /// Orders that got an HTTP answer.
+    pub answered: u64,
+    /// Wall time of the run, in seconds.
+    pub elapsed_s: f64,
+    /// Orders per second over the run.
+    pub orders_per_s: f64,
+    /// Latency of answered orders.
+    pub latency_ms: Latency,
+    /// Counts by HTTP status (`"201"`, `"402"`) or failure (`"timeout"`, `"connect"`).
+    pub statuses: BTreeMap<String, u64>,
+    /// The slowest answered orders, slowest first.
+    pub slowest: Vec<SlowOrder>,
+}
+
+/// Latency percentiles, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Latency {
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Slowest.
+    pub max: f64,
+    /// Mean.
+    pub mean: f64,
+}
+
+/// One of the slowest orders, and how to follow it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SlowOrder {
+    /// The request id the gateway answered with.
+    pub request_id: String,
+    /// Its HTTP status.
+    pub status: u16,
+    /// Its latency in milliseconds.
+    pub latency_ms: f64,
+    /// The command that shows its journey.
+    pub follow: String,
+}
+
+impl Summary {
+    /// The summary of `stats` gathered over `elapsed`.
+    pub fn new(stats: &Stats, elapsed: Duration) -> Self {
+        let seconds = elapsed.as_secs_f64().max(1e-9);
+        Self {
+            orders: stats.total(),
+            answered: stats.answered(),
+            elapsed_s: round3(elapsed.as_secs_f64()),
+            orders_per_s: round3(stats.total() as f64 / seconds),
+            latency_ms: Latency {
+                p50: ms(stats.latency_at(0.50)),
+                p90: ms(stats.latency_at(0.90)),
+                p99: ms(stats.latency_at(0.99)),
+                max: ms(stats.max_latency()),
+                mean: ms(stats.mean_latency()),
+            },
+            statuses: stats.by_status().clone(),
+            slowest: stats
+                .slowest()
+                .iter()
+                .map(|s| SlowOrder {
+                    request_id: s.request_id.clone(),
+                    status: s.status,
+                    latency_ms: ms(s.latency),
+                    follow: format!("ordertrail follow {}", s.request_id),
+                })
+                .collect(),
+        }
+    }
+
+    /// The summary for a person.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "orders    {} in {:.2} s: {:.1} orders/s ({} answered)",
+            self.orders, self.elapsed_s, self.orders_per_s, self.answered
+        );
+        let l = &self.latency_ms;
+        let _ = writeln!(
+            out,
+            "latency   p50 {:.2} ms   p90 {:.2} ms   p99 {:.2} ms   max {:.2} ms",
+            l.p50, l.p90, l.p99, l.max
+        );
+        let statuses: Vec<String> = self
+            .statuses
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        let _ = writeln!(out, "status    {}", statuses.join("   "));
+        if !self.slowest.is_empty() {
+            out.push_str("slowest\n");
+        }
+        for slow in &self.slowest {
+            let _ = writeln!(
+                out,
+                "  {:>9.2} ms  {}  {}",
+                slow.latency_ms, slow.status, slow.follow
+            );
+        }
+        out
+    }
+}
+
+fn ms(duration: Duration) -> f64 {
+    round3(duration.as_secs_f64() * 1000.0)
+}
+
+fn round3(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::stats::Outcome;
+
+    #[test]
+    fn text_and_json_carry_the_same_numbers() {
+        let mut stats = Stats::default();
+        stats.record(&Outcome {
+            request_id: Some("r-1".into()),
+            status: Some(201),
+            failure: None,
+            latency: Duration::from_millis(4),
+        });
+        let summary = Summary::new(&stats, Duration::from_millis(500));
+        assert_eq!(summary.orders_per_s, 2.0);
+        let text = summary.to_text();
+        assert!(text.contains("status    201: 1"), "{text}");
+        assert!(text.contains("201  ordertrail follow r-1"), "{text}");
+        let json = serde_json::to_value(&summary).unwrap();
+        assert_eq!(json["slowest"][0]["follow"], "ordertrail follow r-1");
+        assert_eq!(json["statuses"]["201"], 1);
+    }
+}
