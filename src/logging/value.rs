@@ -61,9 +61,11 @@ pub(crate) fn upsert(fields: &mut Fields, name: &'static str, value: FieldValue)
 pub struct SpanFields(pub Fields);
 
 impl SpanFields {
-    fn put(&mut self, field: &Field, value: FieldValue) {
+    /// Keeps `value` under the field's log name; a field that stays out of log lines is
+    /// dropped before its value is even rendered.
+    fn put(&mut self, field: &Field, value: impl FnOnce() -> FieldValue) {
         if let Some(name) = log_name(field.name()) {
-            upsert(&mut self.0, name, value);
+            upsert(&mut self.0, name, value());
         }
     }
 }
@@ -88,25 +90,25 @@ pub(crate) fn log_name(name: &'static str) -> Option<&'static str> {
 
 impl Visit for SpanFields {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.put(field, text(value));
+        self.put(field, || text(value));
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.put(field, FieldValue::I64(value));
+        self.put(field, || FieldValue::I64(value));
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(field, FieldValue::U64(value));
+        self.put(field, || FieldValue::U64(value));
     }
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.put(field, FieldValue::F64(value));
+        self.put(field, || FieldValue::F64(value));
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.put(field, FieldValue::Bool(value));
+        self.put(field, || FieldValue::Bool(value));
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.put(field, display_chain(value));
+        self.put(field, || display_chain(value));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.put(field, text(&format!("{value:?}")));
+        self.put(field, || text(&format!("{value:?}")));
     }
 }
 
