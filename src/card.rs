@@ -26,11 +26,13 @@ pub fn normalize(text: &str) -> Option<String> {
 
 /// The Luhn checksum over ASCII digits.
 pub fn luhn_valid(digits: &[u8]) -> bool {
+    let mut any = false;
     let sum: u32 = digits
         .iter()
         .rev()
         .enumerate()
         .map(|(i, d)| {
+            any = true;
             let d = u32::from(d - b'0');
             if i % 2 == 1 {
                 if d > 4 { d * 2 - 9 } else { d * 2 }
@@ -39,7 +41,7 @@ pub fn luhn_valid(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    !digits.is_empty() && sum.is_multiple_of(10)
+    any && sum.is_multiple_of(10)
 }
 
 /// The last four digits, the most of a card number that may be shown or logged.
@@ -55,7 +57,9 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     let mut changed = false;
-    while let Some((start, end, digits)) = next_card(rest) {
+    while let Some((start, end)) = next_card(rest) {
+        let (_, run) = digit_run(rest.as_bytes(), start);
+        let digits = String::from_utf8_lossy(&run.digits[..run.count.min(19)]).into_owned();
         out.push_str(&rest[..start]);
         out.push_str("[card ••••");
         out.push_str(last4(&digits));
@@ -70,9 +74,10 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// The byte range and digits of the first card-like run in `text`. A run that touches a letter
-/// or digit is part of a longer word (a UUID, a hex string) and is left alone.
-fn next_card(text: &str) -> Option<(usize, usize, String)> {
+/// The byte range of the first card-like run in `text`. A run that touches a letter or digit
+/// is part of a longer word (a UUID, a hex string) and is left alone. Nothing is allocated:
+/// this runs on every string a log line holds.
+fn next_card(text: &str) -> Option<(usize, usize)> {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -81,25 +86,45 @@ fn next_card(text: &str) -> Option<(usize, usize, String)> {
             continue;
         }
         let (end, digits) = digit_run(bytes, i);
-        if DIGITS.contains(&digits.len())
-            && luhn_valid(digits.as_bytes())
-            && stands_alone(bytes, i, end)
-        {
-            return Some((i, end, digits));
+        if digits.is_card() && stands_alone(bytes, i, end) {
+            return Some((i, end));
         }
         i = end.max(i + 1);
     }
     None
 }
 
+/// The digits of one run, kept on the stack: a card has at most 19.
+struct RunDigits {
+    digits: [u8; 20],
+    count: usize,
+}
+
+impl RunDigits {
+    fn push(&mut self, digit: u8) {
+        if let Some(slot) = self.digits.get_mut(self.count) {
+            *slot = digit;
+        }
+        self.count += 1;
+    }
+
+    /// 13 to 19 digits passing the Luhn check.
+    fn is_card(&self) -> bool {
+        DIGITS.contains(&self.count) && luhn_valid(&self.digits[..self.count])
+    }
+}
+
 /// From a digit at `start`: where the run of digits and separators ends (after its last
-/// digit) and the digits in it.
-fn digit_run(bytes: &[u8], start: usize) -> (usize, String) {
-    let mut digits = String::new();
+/// digit), and its digits.
+fn digit_run(bytes: &[u8], start: usize) -> (usize, RunDigits) {
+    let mut digits = RunDigits {
+        digits: [0; 20],
+        count: 0,
+    };
     let (mut i, mut end) = (start, start);
     while i < bytes.len() {
         if bytes[i].is_ascii_digit() {
-            digits.push(char::from(bytes[i]));
+            digits.push(bytes[i]);
             i += 1;
             end = i;
         } else {
