@@ -3,10 +3,9 @@
 //! ```text
 //! 19:00:43.489 INFO  01a20eee-8959-763f-8d3c-b6263da19310 request completed status=201 latency_ms=8.5 method=POST route=/orders
 //! ```
-//! It reads the same [`FlatRecord`] as the JSON layer, so both show the same fields. Control
+//! It reads the same [`FlatRecord`](super::FlatRecord) as the JSON layer, so both show the same fields. Control
 //! characters in values are escaped, so one event stays one line here too.
 
-use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
 use std::time::SystemTime;
 
@@ -18,7 +17,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use super::json::{store_span_fields, update_span_fields};
-use super::record::FlatRecord;
+use super::record::{Scratch, with_scratch};
 use super::value::FieldValue;
 
 /// A `tracing_subscriber` layer writing short human-readable lines to `W`.
@@ -41,10 +40,6 @@ where
     }
 }
 
-thread_local! {
-    static SCRATCH: RefCell<(FlatRecord, Vec<u8>)> = RefCell::new(Default::default());
-}
-
 impl<S, W> Layer<S> for HumanLayer<W>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -59,13 +54,7 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let written = SCRATCH.try_with(|cell| match cell.try_borrow_mut() {
-            Ok(mut scratch) => self.write_event(event, &ctx, &mut scratch),
-            Err(_) => self.write_event(event, &ctx, &mut Default::default()),
-        });
-        if written.is_err() {
-            self.write_event(event, &ctx, &mut Default::default());
-        }
+        with_scratch(|scratch| self.write_event(event, &ctx, scratch));
     }
 }
 
@@ -73,15 +62,11 @@ impl<W> HumanLayer<W>
 where
     W: for<'w> MakeWriter<'w> + 'static,
 {
-    fn write_event<S>(
-        &self,
-        event: &Event<'_>,
-        ctx: &Context<'_, S>,
-        scratch: &mut (FlatRecord, Vec<u8>),
-    ) where
+    fn write_event<S>(&self, event: &Event<'_>, ctx: &Context<'_, S>, scratch: &mut Scratch)
+    where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        let (record, line) = scratch;
+        let Scratch { record, line } = scratch;
         record.fill(event, ctx);
         line.clear();
         let level = *event.metadata().level();

@@ -9,7 +9,6 @@
 //! quotes, newlines, control bytes and any Unicode stay inside their string: whatever a client
 //! sends, each line parses as exactly one object.
 
-use std::cell::RefCell;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -21,7 +20,7 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
-use super::record::FlatRecord;
+use super::record::{FlatRecord, Scratch, with_scratch};
 use super::value::SpanFields;
 
 /// A `tracing_subscriber` layer writing JSON lines to `W`.
@@ -92,11 +91,6 @@ where
     }
 }
 
-thread_local! {
-    /// Reused per thread: the record and the line being written.
-    static SCRATCH: RefCell<(FlatRecord, Vec<u8>)> = RefCell::new(Default::default());
-}
-
 impl<S, W> Layer<S> for JsonLayer<W>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -111,14 +105,7 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        // A writer that logs while we write would re-enter: it gets fresh scratch space.
-        let written = SCRATCH.try_with(|cell| match cell.try_borrow_mut() {
-            Ok(mut scratch) => self.write_event(event, &ctx, &mut scratch),
-            Err(_) => self.write_event(event, &ctx, &mut Default::default()),
-        });
-        if written.is_err() {
-            self.write_event(event, &ctx, &mut Default::default());
-        }
+        with_scratch(|scratch| self.write_event(event, &ctx, scratch));
     }
 }
 
@@ -126,15 +113,11 @@ impl<W> JsonLayer<W>
 where
     W: for<'w> MakeWriter<'w> + 'static,
 {
-    fn write_event<S>(
-        &self,
-        event: &Event<'_>,
-        ctx: &Context<'_, S>,
-        scratch: &mut (FlatRecord, Vec<u8>),
-    ) where
+    fn write_event<S>(&self, event: &Event<'_>, ctx: &Context<'_, S>, scratch: &mut Scratch)
+    where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        let (record, line) = scratch;
+        let Scratch { record, line } = scratch;
         record.fill(event, ctx);
         line.clear();
         let meta = event.metadata();

@@ -6,7 +6,6 @@
 //! structured metadata, so `{service_namespace="ordertrail"} | request_id="<id>"` finds one
 //! order's records without making the id an index label.
 
-use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -20,7 +19,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use super::json::{store_span_fields, update_span_fields};
-use super::record::FlatRecord;
+use super::record::{FlatRecord, with_scratch};
 use super::value::FieldValue;
 
 /// A `tracing_subscriber` layer emitting OTLP log records through an SDK logger.
@@ -73,10 +72,6 @@ impl OtlpLogLayer {
     }
 }
 
-thread_local! {
-    static SCRATCH: RefCell<FlatRecord> = RefCell::new(FlatRecord::default());
-}
-
 impl<S> Layer<S> for OtlpLogLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
@@ -90,27 +85,10 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let done = SCRATCH.try_with(|cell| match cell.try_borrow_mut() {
-            Ok(mut record) => {
-                record.fill(event, &ctx);
-                self.emit(event, &record);
-            }
-            Err(_) => self.emit_fresh(event, &ctx),
+        with_scratch(|scratch| {
+            scratch.record.fill(event, &ctx);
+            self.emit(event, &scratch.record);
         });
-        if done.is_err() {
-            self.emit_fresh(event, &ctx);
-        }
-    }
-}
-
-impl OtlpLogLayer {
-    fn emit_fresh<S>(&self, event: &Event<'_>, ctx: &Context<'_, S>)
-    where
-        S: Subscriber + for<'a> LookupSpan<'a>,
-    {
-        let mut record = FlatRecord::default();
-        record.fill(event, ctx);
-        self.emit(event, &record);
     }
 }
 

@@ -1,5 +1,6 @@
 //! [`FlatRecord`]: one event with everything its spans know, flattened.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use opentelemetry::trace::{SpanContext, TraceContextExt};
@@ -102,4 +103,30 @@ fn active_span_context() -> Option<SpanContext> {
     let span = cx.span();
     let sc = span.span_context();
     sc.is_valid().then(|| sc.clone())
+}
+
+/// Space reused per thread by the layers that flatten events: the record and the line.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    pub(crate) record: FlatRecord,
+    pub(crate) line: Vec<u8>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Runs `f` with this thread's scratch space; with fresh space when it is already in use (a
+/// writer that logs while a line is being written re-enters here) or gone (thread exit).
+pub(crate) fn with_scratch(mut f: impl FnMut(&mut Scratch)) {
+    let mut ran = false;
+    let _ = SCRATCH.try_with(|cell| {
+        if let Ok(mut scratch) = cell.try_borrow_mut() {
+            f(&mut scratch);
+            ran = true;
+        }
+    });
+    if !ran {
+        f(&mut Scratch::default());
+    }
 }
