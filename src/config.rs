@@ -29,6 +29,8 @@ pub(crate) mod env {
     pub(crate) const JAEGER_URL: &str = "ORDERTRAIL_JAEGER_URL";
     pub(crate) const LOKI_URL: &str = "ORDERTRAIL_LOKI_URL";
     pub(crate) const INBOUND_TRACE: &str = "ORDERTRAIL_INBOUND_TRACE";
+    /// Set by `ordertrail up` on its children: the pid they live and die with.
+    pub(crate) const PARENT_PID: &str = "ORDERTRAIL_PARENT_PID";
     pub(crate) const DATA_DIR: &str = "ORDERTRAIL_DATA_DIR";
     pub(crate) const WORKERS: &str = "ORDERTRAIL_WORKERS";
     /// Set by a master for its workers (see `ordertrail::supervisor::env`).

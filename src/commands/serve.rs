@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
 
-use crate::config::{Process, ServeConfig};
+use crate::config::{Process, ServeConfig, env};
 
 /// How long in-flight requests may take to finish after a stop signal.
 pub(crate) const DRAIN_WITHIN: Duration = Duration::from_secs(10);
@@ -23,10 +23,34 @@ const FLUSH_WITHIN: Duration = Duration::from_secs(5);
 
 pub(crate) fn run(config: ServeConfig) -> anyhow::Result<ExitCode> {
     match config.process {
-        Process::Single => run_single(config),
-        Process::Master { workers } => super::master::run(&config, workers),
+        Process::Single => {
+            exit_with_parent()?;
+            run_single(config)
+        }
+        Process::Master { workers } => {
+            exit_with_parent()?;
+            super::master::run(&config, workers)
+        }
         Process::Worker(fds) => super::worker::run(&config, fds),
     }
+}
+
+/// Started by `ordertrail up` (which names itself in [`env::PARENT_PID`]): asks the kernel for
+/// SIGTERM when `up` dies, even by SIGKILL, so no service outlives it. Then checks `up` did not
+/// die before the request was made.
+fn exit_with_parent() -> anyhow::Result<()> {
+    let Some(parent) = std::env::var(env::PARENT_PID)
+        .ok()
+        .and_then(|pid| pid.parse::<i32>().ok())
+    else {
+        return Ok(());
+    };
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)
+        .context("cannot ask to be stopped with `ordertrail up`")?;
+    if nix::unistd::getppid().as_raw() != parent {
+        anyhow::bail!("`ordertrail up` (pid {parent}) is gone; not starting");
+    }
+    Ok(())
 }
 
 /// One process, a multi-thread runtime (no `--workers`).

@@ -25,6 +25,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 
 use crate::cli::{CollectArgs, UpArgs};
+use crate::config::env;
 
 /// How long a child may take to stop after SIGTERM.
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -146,6 +147,7 @@ fn start(name: ServiceName, args: &UpArgs, otlp: &str) -> anyhow::Result<Service
         .args(["--fail-rate", &args.faults.fail_rate.to_string()])
         .args(["--latency-ms", &args.faults.latency_ms.to_string()])
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", otlp)
+        .env(env::PARENT_PID, std::process::id().to_string())
         .args(workers_flag(name, args.workers))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

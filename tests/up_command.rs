@@ -1,0 +1,177 @@
+//! `ordertrail up`, the README's run command, as a user runs it: the real binary, the default
+//! ports (8080-8083, collector 4317), an order placed with `ordertrail order`, Ctrl-C.
+//!
+//! Both tests use the fixed default ports, so they run one at a time.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::Value;
+
+const EXE: &str = env!("CARGO_BIN_EXE_ordertrail");
+
+/// The default ports share one machine: one test at a time.
+static PORTS: Mutex<()> = Mutex::new(());
+
+/// `ordertrail up` in `dir`, killed if the test ends early.
+struct Up(Child);
+
+impl Up {
+    fn start(dir: &Path) -> Self {
+        let child = Command::new(EXE)
+            .arg("up")
+            .current_dir(dir)
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start ordertrail up");
+        Self(child)
+    }
+
+    /// Reads stdout until the banner says all four are up (at most 60 s).
+    fn wait_up(&mut self) {
+        let out = self.0.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if line.contains("all four services are up") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("up did not report all four services up");
+    }
+
+    fn interrupt_and_wait(&mut self) -> std::process::ExitStatus {
+        let pid = Pid::from_raw(i32::try_from(self.0.id()).expect("pid"));
+        kill(pid, Signal::SIGINT).expect("SIGINT");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Some(status) = self.0.try_wait().expect("wait") {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("up did not stop within 30 s of Ctrl-C");
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ordertrail-up-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Every JSON line of `file`; each must parse.
+fn json_lines(file: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    text.lines()
+        .map(|l| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {l}", file.display()))
+        })
+        .collect()
+}
+
+#[test]
+fn up_serves_an_order_logs_it_everywhere_and_stops_on_ctrl_c() {
+    let _ports = PORTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = temp_dir("run");
+    let mut up = Up::start(&dir);
+    up.wait_up();
+
+    let order = Command::new(EXE)
+        .args(["order", "--request-id", "up-test-order-1"])
+        .output()
+        .expect("run ordertrail order");
+    let printed = String::from_utf8_lossy(&order.stdout);
+    assert!(order.status.success(), "order failed: {printed}");
+    assert!(printed.contains("request  up-test-order-1"), "{printed}");
+    assert!(
+        printed.contains("grep up-test-order-1 logs/*.jsonl"),
+        "{printed}"
+    );
+    std::thread::sleep(Duration::from_millis(1_500)); // dispatch after the response, and one export
+
+    let status = up.interrupt_and_wait();
+    assert!(status.success(), "up exited with {status}");
+
+    let logs = dir.join("logs");
+    let mut pids = Vec::new();
+    for service in ["gateway", "orders", "inventory", "payments"] {
+        let lines = json_lines(&logs.join(format!("{service}.jsonl")));
+        let about: Vec<&Value> = lines
+            .iter()
+            .filter(|l| l["request_id"] == "up-test-order-1")
+            .collect();
+        assert!(!about.is_empty(), "{service} logged nothing for the order");
+        assert!(
+            about
+                .iter()
+                .all(|l| l["service"] == service && l["trace_id"].is_string()),
+            "{service}: {about:?}"
+        );
+        pids.extend(lines.iter().filter_map(|l| l["pid"].as_u64()));
+    }
+    let traces = std::fs::read_to_string(logs.join("traces.jsonl")).expect("traces.jsonl");
+    assert!(
+        traces.contains("up-test-order-1"),
+        "the embedded collector received no span of the order"
+    );
+    pids.sort_unstable();
+    pids.dedup();
+    for pid in pids {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists(),
+            "service pid {pid} outlived up"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn up_refuses_a_busy_port_before_starting_anything() {
+    let _ports = PORTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Hold the gateway's port (if something else already holds it, up must refuse all the same).
+    let _held = std::net::TcpListener::bind("127.0.0.1:8080");
+    let dir = temp_dir("busy");
+    let out = Command::new(EXE)
+        .arg("up")
+        .current_dir(&dir)
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run ordertrail up");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "up started on a busy port");
+    assert!(
+        stderr.contains("port 8080 for gateway is not free"),
+        "unclear message: {stderr}"
+    );
+    assert!(
+        !dir.join("logs").join("gateway.jsonl").exists(),
+        "a service was started"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
