@@ -29,6 +29,8 @@ pub(crate) mod env {
     pub(crate) const JAEGER_URL: &str = "ORDERTRAIL_JAEGER_URL";
     pub(crate) const LOKI_URL: &str = "ORDERTRAIL_LOKI_URL";
     pub(crate) const INBOUND_TRACE: &str = "ORDERTRAIL_INBOUND_TRACE";
+    /// How often export losses are reported, in milliseconds (default 10,000).
+    pub(crate) const LOSS_REPORT_MS: &str = "ORDERTRAIL_LOSS_REPORT_MS";
     /// Set by `ordertrail up` on its children: the pid they live and die with.
     pub(crate) const PARENT_PID: &str = "ORDERTRAIL_PARENT_PID";
     pub(crate) const DATA_DIR: &str = "ORDERTRAIL_DATA_DIR";
@@ -54,6 +56,14 @@ pub(crate) enum ConfigError {
         /// The flag.
         flag: &'static str,
         /// The value given.
+        value: String,
+    },
+    /// A variable that must hold a positive number of milliseconds does not.
+    #[error("{name} must be a positive whole number of milliseconds, got {value:?}")]
+    Millis {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
         value: String,
     },
     /// A timeout of zero.
@@ -157,6 +167,14 @@ fn telemetry(service: &str, log: &LogArgs) -> Result<TelemetryConfig, ConfigErro
         .log_format(log.log_format)
         .log_filter(std::env::var(env::RUST_LOG).unwrap_or_default());
     config.log_file.clone_from(&log.log_file);
+    if let Ok(text) = std::env::var(env::LOSS_REPORT_MS) {
+        let ms = text.trim().parse::<u64>().ok().filter(|ms| *ms > 0);
+        let ms = ms.ok_or(ConfigError::Millis {
+            name: env::LOSS_REPORT_MS,
+            value: text,
+        })?;
+        config.loss_report_every = Duration::from_millis(ms);
+    }
     Ok(crate::otel_env::apply(config, |name| {
         std::env::var(name).ok()
     })?)

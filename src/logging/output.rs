@@ -121,7 +121,7 @@ fn spawn_drop_reporter(counters: Vec<ErrorCounter>, stop: Arc<AtomicBool>) {
         .name("ordertrail-log-drops".into())
         .spawn(move || {
             let mut reported = 0;
-            while wait_period(&stop) {
+            while wait_period(&stop, REPORT_EVERY) {
                 let dropped: usize = counters.iter().map(ErrorCounter::dropped_lines).sum();
                 if dropped > reported {
                     tracing::warn!(
@@ -138,16 +138,16 @@ fn spawn_drop_reporter(counters: Vec<ErrorCounter>, stop: Arc<AtomicBool>) {
     }
 }
 
-/// Sleeps one report period in short steps; false as soon as asked to stop.
-pub(crate) fn wait_period(stop: &AtomicBool) -> bool {
-    const STEP: Duration = Duration::from_millis(250);
+/// Sleeps one `period` in short steps; false as soon as asked to stop.
+pub(crate) fn wait_period(stop: &AtomicBool, period: Duration) -> bool {
+    let step = period.min(Duration::from_millis(250));
     let mut waited = Duration::ZERO;
-    while waited < REPORT_EVERY {
+    while waited < period {
         if stop.load(Ordering::Relaxed) {
             return false;
         }
-        std::thread::sleep(STEP);
-        waited += STEP;
+        std::thread::sleep(step);
+        waited += step;
     }
     !stop.load(Ordering::Relaxed)
 }

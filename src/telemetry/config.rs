@@ -96,6 +96,8 @@ pub struct TelemetryConfig {
     /// The worker index of a process started by a master (`serve --workers N`): JSON lines
     /// then carry `"worker":N` right after `pid`. `None` for a single process or a master.
     pub worker: Option<u32>,
+    /// How often export losses are reported as a `WARN` line, while there are new ones.
+    pub loss_report_every: Duration,
 }
 
 impl TelemetryConfig {
@@ -114,6 +116,7 @@ impl TelemetryConfig {
             resource_attributes: Vec::new(),
             instance_id: uuid::Uuid::new_v4().to_string(),
             batch: BatchSettings::default(),
+            loss_report_every: crate::logging::REPORT_EVERY,
             worker: None,
         }
     }

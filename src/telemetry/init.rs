@@ -173,6 +173,7 @@ pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> 
             Arc::clone(&spans),
             Arc::clone(&logs),
             Arc::clone(&stop_reporter),
+            config.loss_report_every,
         );
     }
     Ok(TelemetryGuard {
