@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use reqwest::{StatusCode, Url};
 
+use super::fetch::{excerpt, get_text};
 use super::model::{REQUEST_ID_ATTRIBUTE, SpanRecord};
 use super::otlp::TracesData;
 use super::window::TimeWindow;
@@ -119,23 +120,17 @@ impl Jaeger {
         window: &TimeWindow,
     ) -> Result<Vec<SpanRecord>, JaegerError> {
         let url = self.search_url(request_id, window);
-        let http_err = |source| JaegerError::Http {
-            url: url.to_string(),
-            source,
-        };
-        let res = self
-            .client
-            .get(url.clone())
-            .send()
+        let (status, text) = get_text(&self.client, url.clone())
             .await
-            .map_err(http_err)?;
-        let status = res.status();
-        let text = res.text().await.map_err(http_err)?;
+            .map_err(|source| JaegerError::Http {
+                url: url.to_string(),
+                source,
+            })?;
         if status == StatusCode::NOT_FOUND {
             return Ok(Vec::new());
         }
         if !status.is_success() {
-            let body = text.chars().take(300).collect();
+            let body = excerpt(&text);
             return Err(JaegerError::Status { status, body });
         }
         let answer: Answer = serde_json::from_str(&text).map_err(JaegerError::Body)?;

@@ -15,6 +15,7 @@ use std::time::Duration;
 use reqwest::{StatusCode, Url};
 use serde_json::{Map, Value};
 
+use super::fetch::{excerpt, get_text};
 use super::local::parse_json_line;
 use super::model::LogRecord;
 use super::window::TimeWindow;
@@ -172,20 +173,14 @@ impl Loki {
         window: &TimeWindow,
     ) -> Result<Vec<LogRecord>, LokiError> {
         let url = self.query_url(request_id, window);
-        let http_err = |source| LokiError::Http {
-            url: url.to_string(),
-            source,
-        };
-        let res = self
-            .client
-            .get(url.clone())
-            .send()
+        let (status, text) = get_text(&self.client, url.clone())
             .await
-            .map_err(http_err)?;
-        let status = res.status();
-        let text = res.text().await.map_err(http_err)?;
+            .map_err(|source| LokiError::Http {
+                url: url.to_string(),
+                source,
+            })?;
         if !status.is_success() {
-            let body = text.chars().take(300).collect();
+            let body = excerpt(&text);
             return Err(LokiError::Status { status, body });
         }
         parse_answer(&text)

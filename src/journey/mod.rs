@@ -20,12 +20,14 @@
 //! - `tree`: [`Journey`], spans as trees per trace with their log lines.
 //! - `window`: [`TimeWindow`], the time the HTTP sources search.
 //! - `local`: [`LocalFiles`], the files `ordertrail up` writes.
+//! - `fetch`: one `GET` to an HTTP source, shared by Jaeger and Loki.
 //! - `jaeger`: [`Jaeger`], spans from Jaeger's HTTP API v3.
 //! - `loki`: [`Loki`], log lines from Loki's `query_range`.
 //! - `sources`: [`Sources`], which source answers what; [`SourceError`].
 //! - `render`: [`render`], the waterfall as text.
 //! - `json`: [`to_json`], the journey as one JSON document, and its shape.
 
+mod fetch;
 mod jaeger;
 mod json;
 mod local;
