@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use common::{HEADER, Reply};
+use common::get_with_id;
 use ordertrail::correlation::{self, CorrelationLayer, RequestId};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, mpsc};
@@ -59,18 +59,6 @@ async fn later(State(later): State<Later>) -> &'static str {
         let _ = later.seen.send(correlation::current());
     });
     "started"
-}
-
-async fn get_with_id(client: &reqwest::Client, url: String, id: &str) -> Reply {
-    Reply::read(
-        client
-            .get(url)
-            .header(HEADER, id)
-            .send()
-            .await
-            .expect("answers"),
-    )
-    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,7 @@ mod common;
 
 use axum::Router;
 use axum::routing::get;
-use common::{HEADER, LineExt, Reply, lines};
+use common::{LineExt, get_with_id, lines};
 use http::StatusCode;
 use ordertrail::correlation::CorrelationLayer;
 use serde_json::json;
@@ -21,18 +21,6 @@ fn app() -> Router {
         Router::new().route("/boom", get(boom)),
         CorrelationLayer::new().service("panicky"),
     )
-}
-
-async fn get_with_id(client: &reqwest::Client, url: String, id: &str) -> Reply {
-    Reply::read(
-        client
-            .get(url)
-            .header(HEADER, id)
-            .send()
-            .await
-            .expect("answers"),
-    )
-    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

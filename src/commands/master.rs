@@ -8,9 +8,8 @@ use std::time::Duration;
 use anyhow::Context;
 use ordertrail::services::ServiceName;
 use ordertrail::supervisor::{Master, MasterConfig, WorkerCommand, bind_inheritable};
-use ordertrail::telemetry;
 
-use super::serve::flush;
+use super::serve::{flush, start_telemetry};
 use crate::config::ServeConfig;
 
 /// How long workers may drain after SIGTERM before they are killed.
@@ -22,10 +21,7 @@ pub(crate) fn run(config: &ServeConfig, workers: usize) -> anyhow::Result<ExitCo
         .enable_all()
         .build()
         .context("cannot start the tokio runtime")?;
-    let guard = {
-        let _entered = runtime.enter();
-        telemetry::init(&config.telemetry)?
-    };
+    let guard = start_telemetry(&runtime, config)?;
     let result = runtime.block_on(supervise(config, workers));
     if let Err(err) = &result {
         tracing::error!(error = format!("{err:#}"), "master stopped on an error");

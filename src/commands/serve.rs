@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use ordertrail::services::build_router;
-use ordertrail::telemetry::{self, TelemetryGuard};
+use ordertrail::telemetry::{self, TelemetryError, TelemetryGuard};
 use ordertrail::web::{serve, shutdown_signal};
 use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
@@ -59,11 +59,7 @@ fn run_single(config: ServeConfig) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the tokio runtime")?;
-    // The gRPC exporter needs a runtime when it is built and for as long as it exports.
-    let guard = {
-        let _entered = runtime.enter();
-        telemetry::init(&config.telemetry)?
-    };
+    let guard = start_telemetry(&runtime, &config)?;
     let result = runtime.block_on(serve_until_stopped(&config));
     if let Err(err) = &result {
         tracing::error!(error = format!("{err:#}"), "service stopped on an error");
@@ -104,6 +100,16 @@ pub(crate) async fn drain_deadline(stopped: oneshot::Receiver<()>) {
 }
 
 /// Flushes telemetry off the runtime's worker threads, so the exporter can still use them.
+/// Starts this process's telemetry inside `runtime`: the gRPC exporter spawns its connection
+/// there when it is built, and needs it for as long as it exports.
+pub(crate) fn start_telemetry(
+    runtime: &Runtime,
+    config: &ServeConfig,
+) -> Result<TelemetryGuard, TelemetryError> {
+    let _entered = runtime.enter();
+    telemetry::init(&config.telemetry)
+}
+
 pub(crate) fn flush(runtime: &Runtime, guard: TelemetryGuard) {
     let flushed = runtime.block_on(runtime.spawn_blocking(move || guard.shutdown(FLUSH_WITHIN)));
     match flushed {

@@ -9,11 +9,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use ordertrail::services::build_router;
 use ordertrail::supervisor::{BOOT_FAILED, Inherited, follow_master, serve_worker};
-use ordertrail::telemetry;
 use ordertrail::web::shutdown_signal;
 use tokio::sync::oneshot;
 
-use super::serve::{DRAIN_WITHIN, drain_deadline, flush};
+use super::serve::{DRAIN_WITHIN, drain_deadline, flush, start_telemetry};
 use crate::config::{ServeConfig, WorkerFds};
 
 /// Why a worker stopped early.
@@ -43,13 +42,9 @@ pub(crate) fn run(config: &ServeConfig, fds: WorkerFds) -> anyhow::Result<ExitCo
         Ok(runtime) => runtime,
         Err(err) => return boot_failed(err.into()),
     };
-    // Inside the runtime: the gRPC exporter spawns its connection on it.
-    let guard = {
-        let _entered = runtime.enter();
-        match telemetry::init(&config.telemetry) {
-            Ok(guard) => guard,
-            Err(err) => return boot_failed(err.into()),
-        }
+    let guard = match start_telemetry(&runtime, config) {
+        Ok(guard) => guard,
+        Err(err) => return boot_failed(err.into()),
     };
     let result = runtime.block_on(serve(config, inherited));
     let code = match &result {

@@ -214,6 +214,19 @@ pub struct Served {
 }
 
 /// Serves `router` with [`ordertrail::web::serve`], the capturing subscriber installed.
+/// `GET url` with `x-request-id: id`, read in full.
+pub async fn get_with_id(client: &reqwest::Client, url: String, id: &str) -> Reply {
+    Reply::read(
+        client
+            .get(url)
+            .header(HEADER, id)
+            .send()
+            .await
+            .expect("answers"),
+    )
+    .await
+}
+
 pub async fn serve(router: axum::Router) -> Served {
     logs::install();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
