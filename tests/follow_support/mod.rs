@@ -14,10 +14,8 @@ use std::time::{Duration, Instant};
 
 use ordertrail::collector::{Collector, CollectorConfig};
 
-use super::otlp_support::{Child, STARTUP, client, loopback};
-
-/// The services, in the order they are started.
-pub const SERVICES: [&str; 4] = ["gateway", "orders", "inventory", "payments"];
+pub use super::otlp_support::SERVICES;
+use super::otlp_support::{Child, STARTUP, client, free_ports, loopback};
 
 /// Four services writing to one directory, and the collector they export to.
 #[derive(Debug)]
@@ -103,15 +101,7 @@ fn fresh_dir() -> PathBuf {
 }
 
 fn spawn_all(dir: &Path, otlp: &str) -> Vec<Child> {
-    let listeners: Vec<std::net::TcpListener> = SERVICES
-        .iter()
-        .map(|_| std::net::TcpListener::bind(loopback(0)).expect("bind 127.0.0.1:0"))
-        .collect();
-    let ports: Vec<u16> = listeners
-        .iter()
-        .map(|l| l.local_addr().expect("local address").port())
-        .collect();
-    drop(listeners);
+    let ports = free_ports();
     let url = |i: usize| format!("http://{}", loopback(ports[i]));
     let peers = [
         "--orders-url".to_owned(),

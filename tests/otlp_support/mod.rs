@@ -24,7 +24,7 @@ pub use child::Child;
 pub use http::{Placed, TraceParent, client, get_with_id, place_order, wait_dispatched};
 pub use ordertrail::collector::{Collector, CollectorConfig, Received, ReceivedLog, ReceivedSpan};
 pub use spans::{CLIENT, SERVER, SpanIndex, server_span, spans_with_request_id};
-pub use stack::{SERVICES, Stack, StackConfig};
+pub use stack::{SERVICES, Stack, StackConfig, free_ports};
 
 /// The card the payments service approves.
 pub const APPROVED_CARD: &str = "4242 4242 4242 4242";

@@ -181,7 +181,7 @@ fn fresh_dir() -> PathBuf {
 }
 
 /// Four distinct free ports: all bound at once, then released.
-fn free_ports() -> [u16; 4] {
+pub fn free_ports() -> [u16; 4] {
     let listeners: Vec<std::net::TcpListener> = (0..4)
         .map(|_| std::net::TcpListener::bind(loopback(0)).expect("bind 127.0.0.1:0"))
         .collect();
