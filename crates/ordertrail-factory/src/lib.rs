@@ -1,0 +1,16 @@
+//! # ordertrail-factory
+//!
+//! A factory of orders in four small axum services — gateway, orders, inventory, payments —
+//! instrumented with [`ordertrail`] through its public API only, and the tools around them:
+//! following one order's journey, and driving load.
+//!
+//! # Layout
+//! - [`services`]: the four services, each a `router(state)`.
+//! - [`web`]: what the services share: [`web::AppError`] and [`web::AppJson`].
+//! - [`journey`]: one request id followed across services: span waterfall and its log lines.
+//! - [`load`]: the load generator: orders at a rate or concurrency, latency histogram, summary.
+
+pub mod journey;
+pub mod load;
+pub mod services;
+pub mod web;

@@ -1,0 +1,132 @@
+//! [`run`]: the workers that place orders until the [`Pacer`] says the run is over.
+//!
+//! The workers are futures joined in the caller's task, not spawned tasks: they borrow the
+//! client, the pacer and the progress callback, and each keeps its own [`Stats`], merged at
+//! the end, so nothing is locked per order.
+
+use std::future::Future;
+use std::time::Instant;
+
+use futures_util::future::join_all;
+use tokio::sync::watch;
+
+use super::config::{LoadConfig, LoadConfigError};
+use super::mix::OrderMix;
+use super::pacer::Pacer;
+use super::stats::{Outcome, Stats};
+use super::summary::Summary;
+use ordertrail::correlation::DEFAULT_HEADER;
+
+/// The run could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// A setting cannot work.
+    #[error(transparent)]
+    Config(#[from] LoadConfigError),
+    /// The HTTP client cannot be built.
+    #[error("cannot build the HTTP client")]
+    Client(#[source] reqwest::Error),
+}
+
+/// Places orders as `config` says, calls `progress` after each, and stops early when `stop`
+/// resolves (orders in flight still finish). Returns the summary of the run.
+pub async fn run(
+    config: &LoadConfig,
+    progress: impl Fn(&Outcome),
+    stop: impl Future<Output = ()>,
+) -> Result<Summary, LoadError> {
+    config.check()?;
+    let client = reqwest::Client::builder()
+        .timeout(config.timeout)
+        .pool_max_idle_per_host(config.concurrency)
+        .build()
+        .map_err(LoadError::Client)?;
+    let (stopping, stopped) = watch::channel(false);
+    let pacer = Pacer::new(config.order_limit(), config.duration, config.rate, stopped);
+    let url = format!("{}/orders", config.gateway.trim_end_matches('/'));
+    let mix = OrderMix::new(config);
+    let started = Instant::now();
+    let workers = (0..config.concurrency).map(|n| {
+        let worker = Worker {
+            client: &client,
+            url: &url,
+            mix: &mix,
+            rng: fastrand::Rng::with_seed(config.seed.wrapping_add(n as u64)),
+        };
+        worker.run(&pacer, &progress)
+    });
+    let all = join_all(workers);
+    tokio::pin!(all, stop);
+    let tallies = tokio::select! {
+        tallies = &mut all => tallies,
+        () = &mut stop => {
+            let _ = stopping.send(true);
+            all.await
+        }
+    };
+    let mut stats = Stats::default();
+    tallies.into_iter().for_each(|t| stats.merge(t));
+    Ok(Summary::new(&stats, started.elapsed()))
+}
+
+/// One worker: one order at a time.
+struct Worker<'a> {
+    client: &'a reqwest::Client,
+    url: &'a str,
+    mix: &'a OrderMix,
+    rng: fastrand::Rng,
+}
+
+impl Worker<'_> {
+    async fn run(mut self, pacer: &Pacer, progress: &impl Fn(&Outcome)) -> Stats {
+        let mut stats = Stats::default();
+        while pacer.next().await.is_some() {
+            let outcome = self.place().await;
+            stats.record(&outcome);
+            progress(&outcome);
+        }
+        stats
+    }
+
+    async fn place(&mut self) -> Outcome {
+        let order = self.mix.next(&mut self.rng);
+        let started = Instant::now();
+        let sent = self.client.post(self.url).json(&order).send().await;
+        let res = match sent {
+            Ok(res) => res,
+            Err(err) => return failed(&err, started),
+        };
+        let status = res.status().as_u16();
+        let request_id = res
+            .headers()
+            .get(DEFAULT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        if let Err(err) = res.bytes().await {
+            return failed(&err, started);
+        }
+        Outcome {
+            request_id,
+            status: Some(status),
+            failure: None,
+            latency: started.elapsed(),
+        }
+    }
+}
+
+fn failed(err: &reqwest::Error, started: Instant) -> Outcome {
+    let failure = if err.is_timeout() {
+        "timeout"
+    } else if err.is_connect() {
+        "connect"
+    } else {
+        "transport"
+    };
+    Outcome {
+        request_id: None,
+        status: None,
+        failure: Some(failure),
+        latency: started.elapsed(),
+    }
+}

@@ -1,0 +1,79 @@
+//! The four services of the order factory. Each module exposes `router(state) -> Router`;
+//! binaries and tests bind a listener and call [`ordertrail::web::serve`].
+//!
+//! ```text
+//! client ─▶ gateway ─▶ orders ─┬─▶ inventory   reserve, then (after the response) commit
+//!                              └─▶ payments    charge; declined ⇒ release the reservation
+//! ```
+//!
+//! # Layout
+//! - `api`: the JSON bodies the services exchange.
+//! - `downstream`: [`Downstream`], a named service and how its failures map to [`AppError`](crate::web::AppError).
+//! - `build`: [`build_router`], settings to a wired router.
+//! - `factory`: [`Factory`], all four in one process on loopback (tests, benchmarks).
+//! - `gateway`: the public face: validates orders and forwards them.
+//! - `orders`: the workflow, stored in SQLite, with a background dispatch.
+//! - `inventory`: the catalog and its reservations.
+//! - `payments`: charges test cards, with injectable faults.
+
+pub mod api;
+mod build;
+mod downstream;
+mod factory;
+pub mod gateway;
+pub mod inventory;
+pub mod orders;
+pub mod payments;
+
+pub use downstream::Downstream;
+pub use build::{BuildError, Endpoints, ServiceOptions, build_router};
+pub use factory::{Factory, FactoryError};
+
+use std::fmt;
+
+/// The `service.namespace` of every factory service (Grafana and Loki find them all by it).
+pub const NAMESPACE: &str = "ordertrail";
+
+/// One of the four services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+pub enum ServiceName {
+    /// The public face (port 8080).
+    Gateway,
+    /// The order workflow (port 8081).
+    Orders,
+    /// The catalog and stock (port 8082).
+    Inventory,
+    /// Card charges (port 8083).
+    Payments,
+}
+
+impl ServiceName {
+    /// All four, in the order `ordertrail up` starts them (dependencies first).
+    pub const ALL: [Self; 4] = [Self::Inventory, Self::Payments, Self::Orders, Self::Gateway];
+
+    /// The name in logs and telemetry.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Gateway => "gateway",
+            Self::Orders => "orders",
+            Self::Inventory => "inventory",
+            Self::Payments => "payments",
+        }
+    }
+
+    /// The port it listens on by default.
+    pub const fn default_port(self) -> u16 {
+        match self {
+            Self::Gateway => 8080,
+            Self::Orders => 8081,
+            Self::Inventory => 8082,
+            Self::Payments => 8083,
+        }
+    }
+}
+
+impl fmt::Display for ServiceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,269 @@
+//! [`CorrelationLayer`]: the server middleware that gives every request its id.
+//!
+//! # Ordering
+//! Apply it with `Router::layer`, outermost, so that it
+//! - sees the matched route template (`MatchedPath` exists only inside the router),
+//! - wraps the panic catcher: a panic then still becomes a response inside the request's
+//!   scope, carrying its id, and is counted by the completion event,
+//! - wraps the body limit and every extractor, so their rejections carry the id too.
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//! use ordertrail::correlation::{self, CorrelationLayer};
+//! use tower_http::catch_panic::CatchPanicLayer;
+//!
+//! async fn hello() -> String {
+//!     format!("hello from {:?}", correlation::current())
+//! }
+//!
+//! let app: Router = Router::new()
+//!     .route("/hello", get(hello))
+//!     .layer(CatchPanicLayer::new())
+//!     .layer(CorrelationLayer::new().service("gateway"));
+//! ```
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::Instant;
+
+use http::{HeaderName, Request, Response};
+use pin_project_lite::pin_project;
+use tokio::task::futures::TaskLocalFuture;
+use tower::{Layer, Service};
+use tracing::Span;
+
+use super::context::{attach_to_span, scope, sync_scope};
+use super::span::record_completion;
+use super::{
+    DEFAULT_HEADER, DefaultMakeSpan, DefaultOnCompletion, MakeRequestId, MakeRequestUuidV7,
+    MakeSpan, OnCompletion, RequestHead, RequestId,
+};
+use crate::propagation::{InboundTrace, apply_inbound, traceresponse};
+
+/// The W3C Trace Context level 2 response header naming the server span.
+const TRACERESPONSE: HeaderName = HeaderName::from_static("traceresponse");
+
+/// Layer that applies [`Correlation`] to a service. See the [module docs](self).
+///
+/// Three hooks, each a trait with a default and a blanket impl for closures:
+/// [`make_request_id`](Self::make_request_id), [`make_span`](Self::make_span) and
+/// [`on_completion`](Self::on_completion).
+#[derive(Debug, Clone)]
+#[must_use = "a layer does nothing until it is applied to a router or service"]
+pub struct CorrelationLayer<M = MakeRequestUuidV7, P = DefaultMakeSpan, C = DefaultOnCompletion> {
+    header: HeaderName,
+    make: M,
+    make_span: P,
+    on_completion: C,
+    service: Option<Arc<str>>,
+    inbound: InboundTrace,
+}
+
+impl CorrelationLayer {
+    /// Reads and echoes `x-request-id`, making UUID v7 ids when needed, with the default span
+    /// and completion event.
+    pub fn new() -> Self {
+        Self {
+            header: HeaderName::from_static(DEFAULT_HEADER),
+            make: MakeRequestUuidV7,
+            make_span: DefaultMakeSpan,
+            on_completion: DefaultOnCompletion,
+            service: None,
+            inbound: InboundTrace::Trust,
+        }
+    }
+}
+
+impl Default for CorrelationLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<M, P, C> CorrelationLayer<M, P, C> {
+    /// Uses another header name, for inbound and echoed ids alike.
+    pub fn header(mut self, name: HeaderName) -> Self {
+        self.header = name;
+        self
+    }
+
+    /// Names the service in the request span (`service` field), so log lines of several
+    /// services in one process still tell which one wrote them.
+    pub fn service(mut self, name: impl Into<Arc<str>>) -> Self {
+        self.service = Some(name.into());
+        self
+    }
+
+    /// What to do with an inbound `traceparent` (default [`InboundTrace::Trust`]; see
+    /// [`crate::propagation`] for why the public edge should `Link`).
+    pub fn inbound_trace(mut self, policy: InboundTrace) -> Self {
+        self.inbound = policy;
+        self
+    }
+
+    /// Replaces how missing or refused ids are made.
+    pub fn make_request_id<N: MakeRequestId>(self, make: N) -> CorrelationLayer<N, P, C> {
+        CorrelationLayer {
+            header: self.header,
+            make,
+            make_span: self.make_span,
+            on_completion: self.on_completion,
+            service: self.service,
+            inbound: self.inbound,
+        }
+    }
+
+    /// Replaces the request span.
+    pub fn make_span<N: MakeSpan>(self, make_span: N) -> CorrelationLayer<M, N, C> {
+        CorrelationLayer {
+            header: self.header,
+            make: self.make,
+            make_span,
+            on_completion: self.on_completion,
+            service: self.service,
+            inbound: self.inbound,
+        }
+    }
+
+    /// Replaces the completion event.
+    pub fn on_completion<N: OnCompletion>(self, on_completion: N) -> CorrelationLayer<M, P, N> {
+        CorrelationLayer {
+            header: self.header,
+            make: self.make,
+            make_span: self.make_span,
+            on_completion,
+            service: self.service,
+            inbound: self.inbound,
+        }
+    }
+}
+
+impl<S, M: Clone, P: Clone, C: Clone> Layer<S> for CorrelationLayer<M, P, C> {
+    type Service = Correlation<S, M, P, C>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Correlation {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The middleware made by [`CorrelationLayer`].
+#[derive(Debug, Clone)]
+pub struct Correlation<S, M = MakeRequestUuidV7, P = DefaultMakeSpan, C = DefaultOnCompletion> {
+    inner: S,
+    layer: CorrelationLayer<M, P, C>,
+}
+
+impl<S, M: MakeRequestId, P, C> Correlation<S, M, P, C> {
+    /// The inbound id if it is valid; otherwise a fresh one and the refused value's length.
+    fn resolve(&self, head: &RequestHead<'_>) -> (RequestId, Option<Refused>) {
+        let Some(raw) = head.headers.get(&self.layer.header) else {
+            return (self.layer.make.make_request_id(head), None);
+        };
+        match RequestId::parse(raw.as_bytes()) {
+            Ok(id) => (id, None),
+            Err(reason) => {
+                let refused = Refused {
+                    len: raw.len(),
+                    reason,
+                };
+                (self.layer.make.make_request_id(head), Some(refused))
+            }
+        }
+    }
+}
+
+/// What is kept of a refused inbound id: its length and why, never the value.
+struct Refused {
+    len: usize,
+    reason: super::InvalidRequestId,
+}
+
+impl<S, M, P, C, ReqBody, ResBody> Service<Request<ReqBody>> for Correlation<S, M, P, C>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    M: MakeRequestId,
+    P: MakeSpan,
+    C: OnCompletion,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, C>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let start = Instant::now();
+        let head = RequestHead::of(&req);
+        let (id, refused) = self.resolve(&head);
+        let span = self
+            .layer
+            .make_span
+            .make_span(&head, &id, self.layer.service.as_deref());
+        apply_inbound(&span, req.headers(), self.layer.inbound);
+        attach_to_span(&span, &id);
+        if let Some(refused) = refused {
+            span.in_scope(|| {
+                tracing::warn!(
+                    rejected_len = refused.len,
+                    reason = %refused.reason,
+                    "replaced an invalid inbound request id"
+                );
+            });
+        }
+        req.extensions_mut().insert(id.clone());
+        let inner = span.in_scope(|| sync_scope(id.clone(), || self.inner.call(req)));
+        ResponseFuture {
+            inner: scope(id.clone(), inner),
+            span,
+            id,
+            header: self.layer.header.clone(),
+            on_completion: self.layer.on_completion.clone(),
+            start,
+        }
+    }
+}
+
+pin_project! {
+    /// Response future of [`Correlation`]: runs the request in its scope and span, then echoes
+    /// the id and logs the completion event.
+    pub struct ResponseFuture<F, C = DefaultOnCompletion> {
+        #[pin]
+        inner: TaskLocalFuture<RequestId, F>,
+        span: Span,
+        id: RequestId,
+        header: HeaderName,
+        on_completion: C,
+        start: Instant,
+    }
+}
+
+impl<F, C, ResBody, E> Future for ResponseFuture<F, C>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+    C: OnCompletion,
+{
+    type Output = Result<Response<ResBody>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let _entered = this.span.enter();
+        let mut res = ready!(this.inner.poll(cx))?;
+        let headers = res.headers_mut();
+        // An id the handler set itself wins (as in tower-http's `PropagateRequestId`).
+        headers
+            .entry(this.header.clone())
+            .or_insert_with(|| this.id.to_header_value());
+        if let Some(value) = traceresponse(this.span) {
+            headers.insert(TRACERESPONSE, value);
+        }
+        record_completion(this.span, &res, this.start.elapsed(), this.on_completion);
+        Poll::Ready(Ok(res))
+    }
+}

@@ -1,0 +1,242 @@
+//! [`init`]: installs the global subscriber; [`layers`]: the same layers, for a subscriber of
+//! your own.
+//!
+//! Layers, each with its own filter:
+//! - logs to stdout/file (JSON or human), filtered by the configured directives (default `info`);
+//! - spans to OpenTelemetry (`tracing-opentelemetry`), unless the SDK is disabled — spans only:
+//!   events go out once, as log records, not again as span events;
+//! - log records to OTLP, when a logs endpoint is set.
+//!
+//! The two OpenTelemetry layers never see the exporter's own crates (hyper, h2, tonic, tower,
+//! reqwest, opentelemetry): exporting those events would export the export, forever.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::error::OTelSdkError;
+use tracing::Subscriber;
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::{EnvFilter, FilterExt, filter_fn};
+use tracing_subscriber::fmt::writer::MakeWriterExt;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+
+use super::counting::ExportCounters;
+use super::guard::TelemetryGuard;
+use super::logs::logger_provider;
+use super::report::spawn_loss_reporter;
+use super::resource::{resource, scope};
+use super::traces::tracer_provider;
+use super::{LogFormat, TelemetryConfig};
+use crate::logging::{
+    HumanLayer, JsonLayer, LogOutputs, OtlpLogLayer, OutputError, install_panic_hook,
+};
+use crate::propagation::install_propagators;
+
+/// Targets the OpenTelemetry layers never see (pitfall: the exporter exporting itself).
+const SELF_EXPORT_OFF: &str = "h2=off,hyper=off,hyper_util=off,tonic=off,tower=off,reqwest=off,opentelemetry=off,opentelemetry_sdk=off,opentelemetry_otlp=off";
+
+/// Setting telemetry up, or shutting it down, failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TelemetryError {
+    /// The filter directives do not parse.
+    #[error("invalid log filter {directives:?}")]
+    Filter {
+        /// The directives given.
+        directives: String,
+        /// The parser's complaint.
+        #[source]
+        source: tracing_subscriber::filter::ParseError,
+    },
+    /// A log output could not be opened.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// An OTLP exporter could not be built (a malformed endpoint, say).
+    #[cfg(feature = "otlp")]
+    #[error("cannot build the OTLP {signal} exporter")]
+    Exporter {
+        /// `traces` or `logs`.
+        signal: &'static str,
+        /// Why.
+        #[source]
+        source: opentelemetry_otlp::ExporterBuildError,
+    },
+    /// An endpoint is configured but this build has no OTLP exporter (feature `otlp` is off).
+    #[error("an OTLP endpoint is set, but ordertrail was built without the `otlp` feature")]
+    NoExporter,
+    /// A global subscriber is already installed.
+    #[error("a global tracing subscriber is already installed")]
+    AlreadyInstalled(#[source] tracing_subscriber::util::TryInitError),
+    /// Flushing a signal at shutdown failed or ran out of time; its pending data is lost.
+    #[error("flushing {signal} at shutdown failed")]
+    Shutdown {
+        /// `traces` or `logs`.
+        signal: &'static str,
+        /// Why.
+        #[source]
+        source: OTelSdkError,
+    },
+    /// The flushing thread panicked or was cancelled.
+    #[error("the flush did not finish: {0}")]
+    Join(String),
+}
+
+/// The layers [`layers`] returns: one value that is a `Layer` of any registry-like subscriber.
+pub type Layers<S> = Vec<Box<dyn Layer<S> + Send + Sync + 'static>>;
+
+/// Installs the global subscriber described by `config`, the W3C propagators and the panic
+/// hook. Call it once, early in `main`, inside the tokio runtime (the gRPC exporter spawns
+/// its connection on it), and hold the guard until the end.
+///
+/// ```no_run
+/// use ordertrail::telemetry::{self, TelemetryConfig};
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let telemetry = telemetry::init(&TelemetryConfig::new("hello", env!("CARGO_PKG_VERSION")))?;
+/// tracing::info!("serving");
+/// for err in telemetry.shutdown().await {
+///     eprintln!("{err}");
+/// }
+/// # Ok(()) }
+/// ```
+pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
+    let (layers, guard) = layers(config)?;
+    tracing_subscriber::registry()
+        .with(layers)
+        .try_init()
+        .map_err(TelemetryError::AlreadyInstalled)?;
+    install_panic_hook();
+    Ok(guard)
+}
+
+/// The log, span and log-record layers of `config`, each with its own filter, and the guard
+/// that flushes them — for teams that build their own subscriber. Also installs the W3C
+/// propagators (unless the SDK is disabled); the panic hook is yours to install
+/// ([`install_panic_hook`]).
+///
+/// ```no_run
+/// use ordertrail::telemetry::{self, TelemetryConfig};
+/// use tracing_subscriber::layer::SubscriberExt;
+/// use tracing_subscriber::util::SubscriberInitExt;
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (layers, guard) = telemetry::layers(&TelemetryConfig::new("hello", "1.0.0"))?;
+/// tracing_subscriber::registry()
+///     .with(layers)
+///     .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)) // one of yours
+///     .init();
+/// # drop(guard); Ok(()) }
+/// ```
+pub fn layers<S>(config: &TelemetryConfig) -> Result<(Layers<S>, TelemetryGuard), TelemetryError>
+where
+    S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
+{
+    let outputs = LogOutputs::open(config.log_file.as_deref())?;
+    let mut layers = log_layers(config, &outputs)?;
+    let (spans, logs) = (
+        Arc::<ExportCounters>::default(),
+        Arc::<ExportCounters>::default(),
+    );
+    let (mut tracer, mut logger) = (None, None);
+    if !config.sdk_disabled {
+        install_propagators();
+        let resource = resource(config);
+        let provider = tracer_provider(config, resource.clone(), &spans)?;
+        let otel = tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer_with_scope(scope()))
+            .with_location(false)
+            .with_threads(false)
+            .with_tracked_inactivity(false);
+        // Spans only: events reach the collector as OTLP log records, not as span events too.
+        let spans_only = otel_filter(config)?.and(filter_fn(|meta| meta.is_span()));
+        layers.push(otel.with_filter(spans_only).boxed());
+        opentelemetry::global::set_tracer_provider(provider.clone());
+        tracer = Some(provider);
+        if let Some(provider) = logger_provider(config, resource, &logs)? {
+            use opentelemetry::logs::LoggerProvider as _;
+            let bridge =
+                OtlpLogLayer::new(provider.logger_with_scope(scope()), config.service.as_str());
+            layers.push(bridge.with_filter(otel_filter(config)?).boxed());
+            logger = Some(provider);
+        }
+    }
+    let stop_reporter = Arc::new(AtomicBool::new(false));
+    if config.traces_endpoint.is_some() || config.logs_endpoint.is_some() {
+        spawn_loss_reporter(
+            Arc::clone(&spans),
+            Arc::clone(&logs),
+            Arc::clone(&stop_reporter),
+            config.loss_report_every,
+        );
+    }
+    let guard = TelemetryGuard {
+        tracer,
+        logger,
+        outputs: Some(outputs),
+        stop_reporter,
+        spans,
+        logs,
+    };
+    Ok((layers, guard))
+}
+
+fn log_layers<S>(config: &TelemetryConfig, outputs: &LogOutputs) -> Result<Layers<S>, TelemetryError>
+where
+    S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
+{
+    let filter = || log_filter(config);
+    let stdout = outputs.stdout.clone();
+    let mut layers: Layers<S> = Vec::new();
+    match (config.log_format, outputs.file.clone()) {
+        (LogFormat::Json, None) => layers.push(json(config, stdout).with_filter(filter()?).boxed()),
+        (LogFormat::Json, Some(file)) => {
+            let both = stdout.and(file);
+            layers.push(json(config, both).with_filter(filter()?).boxed());
+        }
+        (LogFormat::Pretty, file) => {
+            layers.push(HumanLayer::new(stdout).with_filter(filter()?).boxed());
+            if let Some(file) = file {
+                layers.push(json(config, file).with_filter(filter()?).boxed());
+            }
+        }
+    }
+    Ok(layers)
+}
+
+/// The JSON layer of `config` writing to `writer`.
+fn json<W>(config: &TelemetryConfig, writer: W) -> JsonLayer<W>
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + 'static,
+{
+    JsonLayer::new(config.service.as_str(), writer).line_fields(&config.line_fields)
+}
+
+/// The log filter: the configured directives, `info` when none.
+fn log_filter(config: &TelemetryConfig) -> Result<EnvFilter, TelemetryError> {
+    parse_filter(directives(config))
+}
+
+/// The OpenTelemetry layers' filter: the log filter minus the exporter's own crates.
+fn otel_filter(config: &TelemetryConfig) -> Result<EnvFilter, TelemetryError> {
+    parse_filter(&format!("{},{SELF_EXPORT_OFF}", directives(config)))
+}
+
+fn directives(config: &TelemetryConfig) -> &str {
+    if config.log_filter.trim().is_empty() {
+        "info"
+    } else {
+        config.log_filter.as_str()
+    }
+}
+
+fn parse_filter(directives: &str) -> Result<EnvFilter, TelemetryError> {
+    EnvFilter::builder()
+        .parse(directives)
+        .map_err(|source| TelemetryError::Filter {
+            directives: directives.to_owned(),
+            source,
+        })
+}

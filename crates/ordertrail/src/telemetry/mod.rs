@@ -1,0 +1,53 @@
+//! Process-wide telemetry: log lines, spans and log records, set up by one call and flushed by
+//! one guard.
+//!
+//! ```no_run
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use ordertrail::telemetry::{self, TelemetryConfig};
+//!
+//! // OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, RUST_LOG… as every OpenTelemetry SDK reads them.
+//! let config = TelemetryConfig::from_env("checkout", env!("CARGO_PKG_VERSION"))?;
+//! let telemetry = telemetry::init(&config)?;
+//! tracing::info!("serving");
+//! for err in telemetry.shutdown().await {
+//!     eprintln!("telemetry: {err}");
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Teams with a subscriber of their own compose [`layers()`] into it instead of calling
+//! [`init()`].
+//!
+//! With no endpoint, nothing is exported, yet spans are still made: log lines carry
+//! `trace_id`/`span_id` and outgoing calls carry `traceparent`.
+//!
+//! # Layout
+//! - `config`: [`TelemetryConfig`] and its parts.
+//! - `resource`: the resource attributes every span and record carries.
+//! - `traces`, `logs`: the two OpenTelemetry providers and their OTLP exporters.
+//! - `counting`: [`ExportCounters`], bounded queues whose drops and failures are counted.
+//! - `report`: the periodic warning while export loses data.
+//! - `env`: [`TelemetryConfig::from_env`] and [`apply_env`], the standard `OTEL_*` variables.
+//! - `init`: [`init()`], which installs the subscriber, and [`layers()`], to compose your own.
+//! - `guard`: [`TelemetryGuard`], which flushes on `shutdown().await` or on drop.
+
+mod config;
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+mod counting;
+#[cfg(feature = "env")]
+mod env;
+mod guard;
+mod init;
+mod logs;
+mod report;
+mod resource;
+mod traces;
+
+pub use config::{
+    BatchSettings, LogFormat, OtlpProtocol, SamplerChoice, TelemetryConfig, signal_endpoints,
+};
+pub use counting::{ExportCounters, ExportSnapshot};
+#[cfg(feature = "env")]
+pub use env::{EnvError, apply_env};
+pub use guard::{DROP_BUDGET, TelemetryGuard};
+pub use init::{Layers, TelemetryError, init, layers};

@@ -1,0 +1,48 @@
+//! The resource: who is sending — the same attributes on every span and log record.
+
+use opentelemetry::{InstrumentationScope, KeyValue};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::resource::TelemetryResourceDetector;
+
+use super::TelemetryConfig;
+
+/// `telemetry.sdk.*`, `service.name`, `service.version`, `service.namespace` (when set), `service.instance.id`,
+/// `process.pid` and `host.name`; then `OTEL_RESOURCE_ATTRIBUTES` over them; then the
+/// service name again, which wins over a `service.name` in those attributes.
+pub(super) fn resource(config: &TelemetryConfig) -> Resource {
+    let namespace = config
+        .service_namespace
+        .clone()
+        .map(|ns| KeyValue::new("service.namespace", ns));
+    let defaults = [
+        KeyValue::new("service.version", config.service_version.clone()),
+        KeyValue::new("service.instance.id", config.instance_id.clone()),
+        KeyValue::new("process.pid", i64::from(std::process::id())),
+        KeyValue::new("host.name", host_name()),
+    ];
+    let extra = config
+        .resource_attributes
+        .iter()
+        .map(|(k, v)| KeyValue::new(k.clone(), v.clone()));
+    Resource::builder_empty()
+        .with_detector(Box::new(TelemetryResourceDetector))
+        .with_attributes(defaults)
+        .with_attributes(namespace)
+        .with_attributes(extra)
+        .with_service_name(config.service.clone())
+        .build()
+}
+
+fn host_name() -> String {
+    gethostname::gethostname()
+        .into_string()
+        .unwrap_or_else(|_| "unknown".to_owned())
+}
+
+/// The instrumentation scope of every span and log record: this library, which did the
+/// instrumenting (the service itself is named by the resource).
+pub(super) fn scope() -> InstrumentationScope {
+    InstrumentationScope::builder(env!("CARGO_PKG_NAME"))
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .build()
+}
