@@ -8,7 +8,7 @@ use std::path::PathBuf;
 /// directory; tests keep requests in memory.
 ///
 /// ```
-/// use ordertrail::collector::CollectorConfig;
+/// use ordertrail_collector::CollectorConfig;
 ///
 /// let for_tests = CollectorConfig::in_memory();
 /// let for_the_cli = CollectorConfig::default().out_dir("logs/");

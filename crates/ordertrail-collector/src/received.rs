@@ -7,7 +7,7 @@
 //! for and how long it will wait:
 //!
 //! ```no_run
-//! # async fn example(received: ordertrail::collector::Received) {
+//! # async fn example(received: ordertrail_collector::Received) {
 //! use std::time::Duration;
 //!
 //! let arrived = received

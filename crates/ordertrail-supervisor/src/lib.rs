@@ -4,8 +4,8 @@
 //! each worker runs one event loop.
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), ordertrail::supervisor::SupervisorError> {
-//! use ordertrail::supervisor::{Master, MasterConfig, WorkerCommand, bind_inheritable};
+//! # async fn demo() -> Result<(), ordertrail_supervisor::SupervisorError> {
+//! use ordertrail_supervisor::{Master, MasterConfig, WorkerCommand, bind_inheritable};
 //!
 //! // In the master (inside a tokio runtime):
 //! let listener = bind_inheritable("127.0.0.1:8080".parse().unwrap())?;

@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 use super::model::{Evidence, LogRecord, SpanRecord};
 use super::otlp;
 
-/// The collector's span file, as `ordertrail::collector` names it.
+/// The collector's span file, as `ordertrail_collector` names it.
 const TRACES_FILE: &str = ordertrail_collector::TRACES_FILE;
 /// The collector's log file.
 const LOGS_FILE: &str = ordertrail_collector::LOGS_FILE;

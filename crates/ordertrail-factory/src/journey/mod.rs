@@ -3,7 +3,7 @@
 //!
 //! ```no_run
 //! use std::time::{Duration, SystemTime};
-//! use ordertrail::journey::{LocalFiles, RenderOptions, Sources, TimeWindow, render};
+//! use ordertrail_factory::journey::{LocalFiles, RenderOptions, Sources, TimeWindow, render};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let window = TimeWindow::last(Duration::from_secs(3_600), SystemTime::now());

@@ -4,7 +4,7 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use ordertrail::load::{LoadConfig, run};
+//! use ordertrail_factory::load::{LoadConfig, run};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let config = LoadConfig::new("http://127.0.0.1:8080")

@@ -4,7 +4,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use ordertrail::services::{Factory, ServiceName, ServiceOptions};
+//! use ordertrail_factory::services::{Factory, ServiceName, ServiceOptions};
 //!
 //! let factory = Factory::start(ServiceOptions::default()).await?;
 //! let catalog = reqwest::get(format!("{}/catalog", factory.url(ServiceName::Gateway))).await?;
