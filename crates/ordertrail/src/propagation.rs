@@ -36,8 +36,11 @@ pub enum InboundTrace {
 
 impl InboundTrace {
     /// Every policy with its name, as [`FromStr`](std::str::FromStr) reads it.
-    pub const ALL: [(&'static str, Self); 3] =
-        [("trust", Self::Trust), ("link", Self::Link), ("ignore", Self::Ignore)];
+    pub const ALL: [(&'static str, Self); 3] = [
+        ("trust", Self::Trust),
+        ("link", Self::Link),
+        ("ignore", Self::Ignore),
+    ];
 }
 
 /// The name is not one of `trust`, `link`, `ignore`.
@@ -132,4 +135,224 @@ pub(crate) fn traceresponse(span: &Span) -> Option<HeaderValue> {
         sc.trace_flags().to_u8()
     );
     HeaderValue::from_str(&value).ok()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    //! Also the tracing support other modules' tests share: [`tracer`], [`traced`], [`trace_id`]
+    //! and a caller's context ([`caller_headers`], [`CALLER_TRACE`]).
+
+    use std::sync::{Arc, Mutex, PoisonError};
+    use std::time::Duration;
+
+    use opentelemetry::baggage::BaggageExt;
+    use opentelemetry::trace::{SpanId, TraceId, TracerProvider as _};
+    use opentelemetry_sdk::error::OTelSdkResult;
+    use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider, SpanData, SpanProcessor};
+    use tracing::subscriber::DefaultGuard;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+
+    /// The spans that ended, as an exporter would receive them.
+    #[derive(Debug, Clone, Default)]
+    pub(crate) struct Ended(Arc<Mutex<Vec<SpanData>>>);
+
+    impl Ended {
+        /// The ended span named `name`.
+        pub(crate) fn named(&self, name: &str) -> SpanData {
+            let spans = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            let found = spans.iter().find(|s| s.name == name);
+            found
+                .cloned()
+                .unwrap_or_else(|| panic!("no ended span {name}"))
+        }
+    }
+
+    impl SpanProcessor for Ended {
+        fn on_start(&self, _span: &mut opentelemetry_sdk::trace::Span, _cx: &Context) {}
+        fn on_end(&self, span: SpanData) {
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(span);
+        }
+        fn force_flush(&self) -> OTelSdkResult {
+            Ok(())
+        }
+        fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+            Ok(())
+        }
+    }
+
+    /// A tracer whose ended spans are collected, with the W3C propagators installed.
+    pub(crate) fn tracer() -> (SdkTracer, Ended) {
+        install_propagators();
+        let ended = Ended::default();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(ended.clone())
+            .build();
+        (provider.tracer("ordertrail-test"), ended)
+    }
+
+    /// Traces this thread's spans into OpenTelemetry until the guard is dropped.
+    pub(crate) fn traced() -> (DefaultGuard, Ended) {
+        let (tracer, ended) = tracer();
+        let layer = tracing_opentelemetry::layer().with_tracer(tracer);
+        let subscriber = tracing_subscriber::registry().with(layer);
+        (tracing::subscriber::set_default(subscriber), ended)
+    }
+
+    /// The OpenTelemetry trace id of `span`.
+    pub(crate) fn trace_id(span: &Span) -> TraceId {
+        span.context().span().span_context().trace_id()
+    }
+
+    pub(crate) const CALLER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const CALLER_SPAN: &str = "00f067aa0ba902b7";
+
+    /// A caller's sampled `traceparent` and its `baggage`.
+    pub(crate) fn caller_headers() -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let traceparent = format!("00-{CALLER_TRACE}-{CALLER_SPAN}-01");
+        headers.insert("traceparent", HeaderValue::from_str(&traceparent).unwrap());
+        headers.insert("baggage", HeaderValue::from_static("tenant=acme"));
+        headers
+    }
+
+    /// A server span given the caller's context as `policy` says: its context while open, and
+    /// what was exported when it ended.
+    fn serve(policy: InboundTrace) -> (Context, SpanData) {
+        let (_guard, ended) = traced();
+        let span = tracing::info_span!("request");
+        apply_inbound(&span, &caller_headers(), policy);
+        let cx = span.context();
+        drop(span);
+        (cx, ended.named("request"))
+    }
+
+    fn caller_trace() -> TraceId {
+        TraceId::from_hex(CALLER_TRACE).unwrap()
+    }
+
+    fn tenant(cx: &Context) -> Option<String> {
+        cx.baggage().get("tenant").map(ToString::to_string)
+    }
+
+    #[test]
+    fn trust_continues_the_callers_trace_with_its_baggage() {
+        let (cx, exported) = serve(InboundTrace::Trust);
+        assert_eq!(cx.span().span_context().trace_id(), caller_trace());
+        assert_eq!(
+            exported.parent_span_id,
+            SpanId::from_hex(CALLER_SPAN).unwrap()
+        );
+        assert_eq!(tenant(&cx).as_deref(), Some("acme"));
+    }
+
+    #[test]
+    fn link_starts_a_new_trace_linked_to_the_caller() {
+        let (cx, exported) = serve(InboundTrace::Link);
+        let trace = cx.span().span_context().trace_id();
+        assert!(
+            trace != caller_trace() && trace != TraceId::INVALID,
+            "{trace}"
+        );
+        assert_eq!(exported.parent_span_id, SpanId::INVALID);
+        let [link] = &exported.links.links[..] else {
+            panic!("expected one link, got {:?}", exported.links.links);
+        };
+        assert_eq!(link.span_context.trace_id(), caller_trace());
+        assert_eq!(
+            link.span_context.span_id(),
+            SpanId::from_hex(CALLER_SPAN).unwrap()
+        );
+        assert_eq!(tenant(&cx), None, "the caller's baggage is not ours");
+    }
+
+    #[test]
+    fn ignore_starts_a_new_trace_and_keeps_nothing() {
+        let (cx, exported) = serve(InboundTrace::Ignore);
+        let trace = cx.span().span_context().trace_id();
+        assert!(
+            trace != caller_trace() && trace != TraceId::INVALID,
+            "{trace}"
+        );
+        assert_eq!(exported.parent_span_id, SpanId::INVALID);
+        assert!(exported.links.links.is_empty());
+        assert_eq!(tenant(&cx), None);
+    }
+
+    #[test]
+    fn inbound_trace_reads_its_names_in_any_case() {
+        assert_eq!("trust".parse(), Ok(InboundTrace::Trust));
+        assert_eq!("Link".parse(), Ok(InboundTrace::Link));
+        assert_eq!(" IGNORE ".parse(), Ok(InboundTrace::Ignore));
+        for (name, policy) in InboundTrace::ALL {
+            assert_eq!(name.parse(), Ok(policy));
+        }
+        let err = "follow".parse::<InboundTrace>().unwrap_err();
+        assert_eq!(err, UnknownPolicy("follow".to_owned()));
+        assert!(err.to_string().contains("trust, link or ignore"), "{err}");
+        assert_eq!(InboundTrace::default(), InboundTrace::Trust);
+    }
+
+    #[test]
+    fn set_trace_parent_joins_the_parents_trace() {
+        let (guard, ended) = traced();
+        let request = tracing::info_span!("place_order");
+        let dispatch = tracing::info_span!(parent: None, "dispatch");
+        let unrelated = tracing::info_span!(parent: None, "unrelated");
+        assert!(set_trace_parent(&dispatch, &request));
+        assert_eq!(trace_id(&dispatch), trace_id(&request));
+        assert_ne!(trace_id(&unrelated), trace_id(&request));
+        let request_span = request.context().span().span_context().span_id();
+        drop((dispatch, unrelated, request, guard));
+        assert_eq!(ended.named("dispatch").parent_span_id, request_span);
+    }
+
+    #[test]
+    fn set_trace_parent_reports_when_it_cannot() {
+        let (guard, _ended) = traced();
+        let request = tracing::info_span!("place_order");
+        let started = tracing::info_span!(parent: None, "started");
+        drop(started.enter());
+        assert!(
+            !set_trace_parent(&started, &request),
+            "too late once entered"
+        );
+        drop(guard);
+        let _plain = tracing::subscriber::set_default(tracing_subscriber::registry());
+        let span = tracing::info_span!("untraced");
+        assert!(!set_trace_parent(&span, &tracing::info_span!("parent")));
+    }
+
+    #[test]
+    fn inject_writes_the_spans_context_and_the_callers_baggage() {
+        let (_guard, _ended) = traced();
+        let request = tracing::info_span!("request");
+        apply_inbound(&request, &caller_headers(), InboundTrace::Trust);
+        let call = tracing::info_span!(parent: &request, "call");
+        let mut headers = HeaderMap::new();
+        inject(&call, &mut headers);
+        let sc = call.context().span().span_context().clone();
+        let expected = format!("00-{CALLER_TRACE}-{}-01", sc.span_id());
+        assert_eq!(headers["traceparent"], expected.as_str());
+        assert_eq!(headers["baggage"], "tenant=acme");
+    }
+
+    #[test]
+    fn traceresponse_names_the_server_span() {
+        let (_guard, _ended) = traced();
+        let span = tracing::info_span!("request");
+        let sc = span.context().span().span_context().clone();
+        let expected = format!("00-{}-{}-01", sc.trace_id(), sc.span_id());
+        assert_eq!(traceresponse(&span).unwrap(), expected.as_str());
+    }
+
+    #[test]
+    fn no_traceresponse_without_opentelemetry() {
+        let _plain = tracing::subscriber::set_default(tracing_subscriber::registry());
+        assert_eq!(traceresponse(&tracing::info_span!("request")), None);
+    }
 }

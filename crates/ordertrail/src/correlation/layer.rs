@@ -267,3 +267,199 @@ where
         Poll::Ready(Ok(res))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    use std::sync::Mutex;
+
+    use http::{HeaderValue, StatusCode};
+    use tower::ServiceExt;
+    use tower::service_fn;
+
+    use super::*;
+    use crate::correlation::{Completion, MAX_LEN, current};
+    use crate::propagation::tests::{CALLER_TRACE, caller_headers, traced};
+
+    /// The handler: answers with the id [`current()`] sees, as the body.
+    async fn echo_current(_req: Request<()>) -> Result<Response<String>, Infallible> {
+        Ok(Response::new(
+            current().map(|id| id.to_string()).unwrap_or_default(),
+        ))
+    }
+
+    /// `req` through `layer` around [`echo_current`].
+    async fn call<M, P, C>(layer: CorrelationLayer<M, P, C>, req: Request<()>) -> Response<String>
+    where
+        M: MakeRequestId,
+        P: MakeSpan,
+        C: OnCompletion,
+    {
+        let Ok(res) = layer.layer(service_fn(echo_current)).oneshot(req).await;
+        res
+    }
+
+    fn with_id(id: &str) -> Request<()> {
+        let value = HeaderValue::from_str(id).unwrap();
+        Request::get("/orders")
+            .header(DEFAULT_HEADER, value)
+            .body(())
+            .unwrap()
+    }
+
+    /// The one echoed `x-request-id`.
+    fn echoed(res: &Response<String>) -> &str {
+        let values: Vec<_> = res.headers().get_all(DEFAULT_HEADER).iter().collect();
+        let [value] = values[..] else {
+            panic!("expected one {DEFAULT_HEADER}, got {values:?}");
+        };
+        value.to_str().unwrap()
+    }
+
+    fn assert_uuid_v7(text: &str) {
+        let uuid = uuid::Uuid::parse_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(uuid.get_version_num(), 7, "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_valid_inbound_id_is_kept_echoed_and_current_in_the_handler() {
+        let res = call(CorrelationLayer::new(), with_id("order-42")).await;
+        assert_eq!(echoed(&res), "order-42");
+        assert_eq!(res.body(), "order-42");
+    }
+
+    #[tokio::test]
+    async fn a_hostile_inbound_id_is_replaced_by_a_uuid_v7_and_the_new_one_is_echoed() {
+        let too_long = "a".repeat(MAX_LEN + 1);
+        let hostile = [
+            too_long.as_str(),
+            "<script>alert(1)</script>",
+            "two words",
+            "4242424242424242",
+            "4000-0000-0000-0002",
+        ];
+        for value in hostile {
+            let res = call(CorrelationLayer::new(), with_id(value)).await;
+            let id = echoed(&res);
+            assert_ne!(id, value);
+            assert_uuid_v7(id);
+            assert_eq!(res.body(), id, "the handler sees the new id");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_missing_id_is_generated_fresh_for_each_request() {
+        let first = call(CorrelationLayer::new(), Request::new(())).await;
+        let second = call(CorrelationLayer::new(), Request::new(())).await;
+        assert_uuid_v7(echoed(&first));
+        assert_eq!(first.body(), echoed(&first));
+        assert_ne!(echoed(&first), echoed(&second));
+    }
+
+    #[tokio::test]
+    async fn a_configured_header_is_read_and_echoed_instead() {
+        let name = HeaderName::from_static("x-correlation-id");
+        let layer = CorrelationLayer::new().header(name.clone());
+        let req = Request::get("/")
+            .header(&name, "corr-7")
+            .header(DEFAULT_HEADER, "ignored-1")
+            .body(())
+            .unwrap();
+        let res = call(layer, req).await;
+        assert_eq!(res.headers()[&name], "corr-7");
+        assert_eq!(res.body(), "corr-7");
+        assert!(res.headers().get(DEFAULT_HEADER).is_none());
+    }
+
+    #[tokio::test]
+    async fn an_id_the_handler_set_on_its_response_is_kept() {
+        let handler = service_fn(|_req: Request<()>| async {
+            let mut res = Response::new(String::new());
+            let id = HeaderValue::from_static("set-by-handler");
+            res.headers_mut().insert(DEFAULT_HEADER, id);
+            Ok::<_, Infallible>(res)
+        });
+        let service = CorrelationLayer::new().layer(handler);
+        let Ok(res) = service.oneshot(with_id("order-42")).await;
+        assert_eq!(echoed(&res), "set-by-handler");
+    }
+
+    #[tokio::test]
+    async fn make_request_id_sees_the_request_head() {
+        let layer = CorrelationLayer::new().make_request_id(|head: &RequestHead<'_>| {
+            let tenant = head.headers.get("x-tenant").and_then(|v| v.to_str().ok());
+            let path = head.uri.path().trim_start_matches('/');
+            format!("{}-{path}", tenant.unwrap_or("anon"))
+                .parse()
+                .unwrap()
+        });
+        let missing = Request::get("/orders").header("x-tenant", "acme").body(());
+        let res = call(layer.clone(), missing.unwrap()).await;
+        assert_eq!(
+            (echoed(&res), res.body().as_str()),
+            ("acme-orders", "acme-orders")
+        );
+        let refused = call(layer, with_id("two words")).await;
+        assert_eq!(echoed(&refused), "anon-orders");
+    }
+
+    #[tokio::test]
+    async fn on_completion_is_called_once_with_the_status_and_the_echoed_id() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&seen);
+        let layer = CorrelationLayer::new().on_completion(move |done: &Completion<'_>| {
+            let id = done.headers.get(DEFAULT_HEADER).cloned();
+            record.lock().unwrap().push((done.status, id));
+        });
+        let teapot = service_fn(|_req: Request<()>| async {
+            let res = Response::builder().status(StatusCode::IM_A_TEAPOT);
+            Ok::<_, Infallible>(res.body(String::new()).unwrap())
+        });
+        let Ok(res) = layer.layer(teapot).oneshot(with_id("order-42")).await;
+        assert_eq!(res.status(), StatusCode::IM_A_TEAPOT);
+        let id = Some(HeaderValue::from_static("order-42"));
+        assert_eq!(*seen.lock().unwrap(), [(StatusCode::IM_A_TEAPOT, id)]);
+    }
+
+    /// The trace id and span id of a `traceresponse` value.
+    fn trace_and_span(value: &HeaderValue) -> (String, String) {
+        let parts: Vec<&str> = value.to_str().unwrap().split('-').collect();
+        let ["00", trace, span, "01"] = parts[..] else {
+            panic!("not a traceresponse: {value:?}");
+        };
+        assert_eq!((trace.len(), span.len()), (32, 16), "{value:?}");
+        (trace.to_owned(), span.to_owned())
+    }
+
+    fn from_caller() -> Request<()> {
+        let mut req = Request::new(());
+        *req.headers_mut() = caller_headers();
+        req
+    }
+
+    #[tokio::test]
+    async fn traceresponse_names_the_server_span_in_the_callers_trace() {
+        let (_guard, _ended) = traced();
+        let res = call(CorrelationLayer::new(), from_caller()).await;
+        let (trace, span) = trace_and_span(&res.headers()[TRACERESPONSE]);
+        assert_eq!(trace, CALLER_TRACE);
+        assert_ne!(span, "0000000000000000");
+    }
+
+    #[tokio::test]
+    async fn a_linking_edge_answers_with_its_own_trace() {
+        let (_guard, _ended) = traced();
+        let layer = CorrelationLayer::new().inbound_trace(InboundTrace::Link);
+        let res = call(layer, from_caller()).await;
+        let (trace, _span) = trace_and_span(&res.headers()[TRACERESPONSE]);
+        assert_ne!(trace, CALLER_TRACE);
+    }
+
+    #[tokio::test]
+    async fn no_traceresponse_without_opentelemetry() {
+        let _plain = tracing::subscriber::set_default(tracing_subscriber::registry());
+        let res = call(CorrelationLayer::new(), from_caller()).await;
+        assert!(res.headers().get(TRACERESPONSE).is_none());
+        assert_eq!(res.body(), echoed(&res));
+    }
+}

@@ -71,8 +71,12 @@ mod tests {
 
     #[test]
     fn a_closure_sees_the_request() {
-        let make = |head: &RequestHead<'_>| RequestId::parse(head.uri.path()[1..].as_bytes()).unwrap();
+        let make =
+            |head: &RequestHead<'_>| RequestId::parse(&head.uri.path().as_bytes()[1..]).unwrap();
         let req = http::Request::get("/from-path").body(()).unwrap();
-        assert_eq!(make.make_request_id(&RequestHead::of(&req)).as_str(), "from-path");
+        assert_eq!(
+            make.make_request_id(&RequestHead::of(&req)).as_str(),
+            "from-path"
+        );
     }
 }

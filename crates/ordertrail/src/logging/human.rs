@@ -122,3 +122,100 @@ fn put_value(line: &mut Vec<u8>, value: &FieldValue) {
         FieldValue::Bool(v) => write!(line, "{v}"),
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use tracing::info;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+    use crate::correlation::{self, RequestId};
+    use crate::logging::json::tests::Capture;
+
+    /// Runs `f` with an uncoloured human layer writing to a capture; the lines it wrote.
+    fn human_lines(f: impl FnOnce()) -> Vec<String> {
+        let capture = Capture::default();
+        let layer = HumanLayer {
+            make_writer: capture.clone(),
+            ansi: false,
+        };
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), f);
+        capture.lines()
+    }
+
+    /// What follows the time and level of `line`.
+    fn after_level(line: &str) -> &str {
+        let rest = line.split_once(' ').map_or("", |(_, rest)| rest);
+        rest.split_once(' ')
+            .map_or("", |(_, rest)| rest)
+            .trim_start()
+    }
+
+    #[test]
+    fn one_event_is_one_line_with_control_characters_escaped() {
+        let hostile = "a \"b\"\nINFO forged line\r\t\u{0}\u{1b}[31m";
+        let lines = human_lines(|| info!(note = hostile, "{hostile}"));
+        let [line] = &lines[..] else {
+            panic!("expected one line, got {lines:?}");
+        };
+        let escaped = hostile.escape_debug().to_string();
+        assert_eq!(after_level(line), format!("{escaped} note={escaped}"));
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+    }
+
+    #[tokio::test]
+    async fn the_request_id_follows_the_level() {
+        let capture = Capture::default();
+        let layer = HumanLayer {
+            make_writer: capture.clone(),
+            ansi: false,
+        };
+        let _default = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
+        let id: RequestId = "order-42".parse().unwrap();
+        correlation::scope(id, async { info!("inside") }).await;
+        info!("outside");
+        let lines = capture.lines();
+        assert_eq!(after_level(&lines[0]), "order-42 inside");
+        assert_eq!(after_level(&lines[1]), "outside");
+    }
+
+    #[test]
+    fn span_fields_come_root_to_leaf_after_the_message_and_the_event_wins() {
+        let lines = human_lines(|| {
+            let outer = tracing::info_span!("outer", tenant = "acme", shared = "outer");
+            let inner = tracing::info_span!(parent: &outer, "inner", order = 7, shared = "inner");
+            inner.in_scope(|| info!(shared = "event", step = "pay", "paid"));
+        });
+        assert_eq!(
+            after_level(&lines[0]),
+            "paid tenant=acme shared=event order=7 step=pay"
+        );
+    }
+
+    #[test]
+    fn dotted_fields_of_the_user_show_and_span_attributes_do_not() {
+        let lines = human_lines(|| {
+            let span = tracing::info_span!(
+                "request",
+                http.request.method = "GET",
+                server.port = 8080,
+                otel.kind = "server",
+                order.id = 7,
+            );
+            span.in_scope(|| info!("loaded"));
+        });
+        assert_eq!(after_level(&lines[0]), "loaded method=GET order.id=7");
+    }
+
+    #[test]
+    fn a_card_number_in_a_field_value_is_masked() {
+        let lines = human_lines(|| info!(note = "paid with 4242424242424242", "charged"));
+        let note = lines[0].split_once("note=").map_or("", |(_, note)| note);
+        assert!(note.starts_with("paid with "), "{}", lines[0]);
+        assert!(
+            note.chars().filter(char::is_ascii_digit).count() < 13,
+            "{}",
+            lines[0]
+        );
+    }
+}

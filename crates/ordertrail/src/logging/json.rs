@@ -214,15 +214,302 @@ fn put_json<T: serde::Serialize + ?Sized>(line: &mut Vec<u8>, value: &T) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(super) mod tests {
+    //! Also the capture the other log layers' tests share: [`Capture`].
+
+    use std::fmt;
+    use std::sync::{Mutex, PoisonError};
+
+    use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
     use serde_json::{Value, json};
+    use tracing::info;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+    use crate::correlation::{self, RequestId};
+    use crate::logging::RESERVED;
+
+    /// A `MakeWriter` over a shared buffer: everything a layer wrote.
+    #[derive(Debug, Clone, Default)]
+    pub(crate) struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl Capture {
+        /// What was written so far.
+        pub(crate) fn text(&self) -> String {
+            let bytes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            String::from_utf8(bytes.clone()).expect("UTF-8")
+        }
+
+        /// The lines written so far, each without its newline.
+        pub(crate) fn lines(&self) -> Vec<String> {
+            let text = self.text();
+            assert!(
+                text.is_empty() || text.ends_with('\n'),
+                "unterminated: {text:?}"
+            );
+            text.lines().map(str::to_owned).collect()
+        }
+    }
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let mut bytes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            bytes.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Capture {
+        type Writer = Self;
+
+        fn make_writer(&'a self) -> Self::Writer {
+            self.clone()
+        }
+    }
+
+    /// The keys of one JSON object, in the order written.
+    struct Keys(Vec<String>);
+
+    impl<'de> Deserialize<'de> for Keys {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct KeysVisitor;
+            impl<'de> Visitor<'de> for KeysVisitor {
+                type Value = Keys;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a JSON object")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Keys, A::Error> {
+                    let mut keys = Vec::new();
+                    while let Some((key, IgnoredAny)) = map.next_entry::<String, IgnoredAny>()? {
+                        keys.push(key);
+                    }
+                    Ok(Keys(keys))
+                }
+            }
+            deserializer.deserialize_map(KeysVisitor)
+        }
+    }
+
+    /// One line as exactly one JSON object with unique keys: the object and its keys in order.
+    fn parse_line(line: &str) -> (Value, Vec<String>) {
+        let Keys(keys) = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let mut unique = keys.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), keys.len(), "a key repeats: {line}");
+        (serde_json::from_str(line).expect("checked above"), keys)
+    }
+
+    /// Runs `f` with a JSON layer writing to a capture; every line it wrote, parsed.
+    fn json_lines(f: impl FnOnce()) -> Vec<Value> {
+        let capture = Capture::default();
+        let layer = JsonLayer::new("orders", capture.clone());
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), f);
+        capture.lines().iter().map(|l| parse_line(l).0).collect()
+    }
+
+    /// The keys of a line after the top-level ones, in order.
+    fn field_keys(line: &str) -> Vec<String> {
+        let (_, keys) = parse_line(line);
+        keys.into_iter()
+            .filter(|k| !RESERVED.contains(&k.as_str()))
+            .collect()
+    }
+
+    const HOSTILE: &str =
+        "say \"hi\"\nFAKE {\"level\":\"ERROR\"}\r\t\u{0}\u{7}\u{1b}[31m\\ \u{2028} caf\u{e9}";
+
+    #[test]
+    fn every_line_is_one_json_object_whatever_the_strings_hold() {
+        let lines = json_lines(|| {
+            let span = tracing::info_span!("request", path = HOSTILE);
+            let _entered = span.enter();
+            info!(note = HOSTILE, "{HOSTILE}");
+            info!(debugged = ?HOSTILE, "second");
+        });
+        let [first, second] = &lines[..] else {
+            panic!("expected two lines, got {lines:?}");
+        };
+        assert_eq!(first["message"], HOSTILE);
+        assert_eq!(first["note"], HOSTILE);
+        assert_eq!(first["path"], HOSTILE);
+        assert_eq!(second["debugged"], format!("{HOSTILE:?}"));
+        assert_eq!(
+            (first["level"].as_str(), first["service"].as_str()),
+            (Some("INFO"), Some("orders"))
+        );
+    }
+
+    #[tokio::test]
+    async fn request_id_is_top_level_inside_a_request_scope_and_absent_outside() {
+        let capture = Capture::default();
+        let layer = JsonLayer::new("orders", capture.clone());
+        let _default = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
+        let id: RequestId = "order-42".parse().unwrap();
+        correlation::scope(id, async {
+            let span = tracing::info_span!("handler", request_id = "not-this-one");
+            let _entered = span.enter();
+            info!("inside");
+        })
+        .await;
+        info!("outside");
+        let lines: Vec<_> = capture.lines().iter().map(|l| parse_line(l).0).collect();
+        assert_eq!(lines[0]["request_id"], "order-42");
+        assert!(lines[1].get("request_id").is_none(), "{}", lines[1]);
+    }
+
+    #[test]
+    fn span_fields_are_flattened_root_to_leaf_and_the_event_wins() {
+        let capture = Capture::default();
+        let layer = JsonLayer::new("orders", capture.clone());
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            let outer = tracing::info_span!("outer", tenant = "acme", shared = "outer", depth = 1);
+            let inner = tracing::info_span!(parent: &outer, "inner", order = 7, shared = "inner", depth = 2);
+            inner.in_scope(|| info!(shared = "event", step = "pay", "paid"));
+            inner.in_scope(|| info!("no clash"));
+        });
+        let lines = capture.lines();
+        let order = ["tenant", "shared", "depth", "order", "step"];
+        assert_eq!(field_keys(&lines[0]), order);
+        let (first, _) = parse_line(&lines[0]);
+        let (second, _) = parse_line(&lines[1]);
+        assert_eq!(
+            (&first["shared"], &first["depth"]),
+            (&json!("event"), &json!(2))
+        );
+        assert_eq!(
+            second["shared"], "inner",
+            "the child span wins over its parent"
+        );
+    }
+
+    #[test]
+    fn a_card_number_in_a_field_value_is_masked() {
+        let lines = json_lines(|| {
+            let span = tracing::info_span!("checkout", payer = "card 4242 4242 4242 4242");
+            let _entered = span.enter();
+            info!(
+                note = "paid with 4242424242424242",
+                "charged 4000-0000-0000-0002"
+            );
+        });
+        for (key, kept) in [
+            ("payer", "card "),
+            ("note", "paid with "),
+            ("message", "charged "),
+        ] {
+            let value = lines[0][key].as_str().unwrap_or_else(|| panic!("no {key}"));
+            assert!(value.starts_with(kept), "{key}: {value}");
+            let digits = value.chars().filter(char::is_ascii_digit).count();
+            assert!(digits < 13, "{key} is not masked: {value}");
+        }
+    }
+
+    #[test]
+    fn a_users_dotted_fields_keep_their_names_and_span_attributes_stay_out() {
+        let lines = json_lines(|| {
+            let span = tracing::info_span!(
+                "request",
+                otel.kind = "server",
+                http.request.method = "GET",
+                url.path = "/orders/7",
+                server.port = 8080,
+                user_agent.original = "curl/8",
+                order.id = 7,
+                tenant.name = "acme",
+            );
+            let _entered = span.enter();
+            info!(cart.items = 3, "loaded");
+        });
+        let line = &lines[0];
+        assert_eq!(
+            (&line["order.id"], &line["tenant.name"]),
+            (&json!(7), &json!("acme"))
+        );
+        assert_eq!(
+            (&line["method"], &line["path"]),
+            (&json!("GET"), &json!("/orders/7"))
+        );
+        assert_eq!(line["cart.items"], 3);
+        for hidden in [
+            "otel.kind",
+            "http.request.method",
+            "url.path",
+            "server.port",
+            "user_agent.original",
+        ] {
+            assert!(line.get(hidden).is_none(), "{hidden} in {line}");
+        }
+    }
+
+    /// A request through the real layer: the handler's line and the completion line carry the
+    /// id and the short request fields, and no attribute of the library's own span.
+    #[cfg(feature = "axum")]
+    #[tokio::test]
+    async fn a_request_through_the_correlation_layer_logs_its_id_and_short_fields() {
+        use tower::{Layer as _, ServiceExt as _};
+
+        let capture = Capture::default();
+        let layer = JsonLayer::new("orders", capture.clone());
+        let _default = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
+        let handler = tower::service_fn(|_req: http::Request<()>| async {
+            info!(order.id = 7, "placing order");
+            let created = http::Response::builder().status(201).body(String::new());
+            Ok::<_, std::convert::Infallible>(created.unwrap())
+        });
+        let service = correlation::CorrelationLayer::new()
+            .service("orders-api")
+            .layer(handler);
+        let req = http::Request::post("/orders")
+            .header("x-request-id", "order-42")
+            .header("user-agent", "curl/8");
+        let Ok(_res) = service.oneshot(req.body(()).unwrap()).await;
+        let lines: Vec<_> = capture.lines().iter().map(|l| parse_line(l).0).collect();
+        let [placing, completed] = &lines[..] else {
+            panic!("expected two lines, got {lines:?}");
+        };
+        assert_eq!(
+            (&placing["message"], &placing["order.id"]),
+            (&json!("placing order"), &json!(7))
+        );
+        assert_eq!(
+            (&completed["message"], &completed["status"]),
+            (&json!("request completed"), &json!(201))
+        );
+        for line in [placing, completed] {
+            assert_eq!(
+                (&line["request_id"], &line["service"]),
+                (&json!("order-42"), &json!("orders-api"))
+            );
+            assert_eq!(
+                (&line["method"], &line["path"]),
+                (&json!("POST"), &json!("/orders"))
+            );
+            let dotted: Vec<_> = line
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| k.contains('.'))
+                .collect();
+            assert!(
+                dotted.iter().all(|k| *k == "order.id"),
+                "{dotted:?} in {line}"
+            );
+        }
+    }
 
     fn encode(record: &FlatRecord, head: &LineHead) -> Value {
         let mut line = Vec::new();
         encode_line(&mut line, record, "INFO", "t", "payments", head);
         let text = String::from_utf8(line).expect("UTF-8");
-        assert!(text.ends_with('\n') && text.matches('\n').count() == 1, "{text}");
+        assert!(
+            text.ends_with('\n') && text.matches('\n').count() == 1,
+            "{text}"
+        );
         serde_json::from_str(&text).expect("one JSON object")
     }
 
@@ -237,7 +524,14 @@ mod tests {
             ..FlatRecord::default()
         };
         let mut line = Vec::new();
-        encode_line(&mut line, &record, "INFO", "t", "s", &LineHead::new(1, &worker(2)));
+        encode_line(
+            &mut line,
+            &record,
+            "INFO",
+            "t",
+            "s",
+            &LineHead::new(1, &worker(2)),
+        );
         let text = String::from_utf8(line).expect("UTF-8");
         assert_eq!(text.matches("\"worker\"").count(), 1, "{text}");
         assert_eq!(encode(&record, &LineHead::new(1, &worker(2)))["worker"], 2);
@@ -252,9 +546,19 @@ mod tests {
             ("region".to_owned(), json!("eu-1")),
         ];
         let mut line = Vec::new();
-        encode_line(&mut line, &FlatRecord::default(), "INFO", "t", "s", &LineHead::new(4242, &fields));
+        encode_line(
+            &mut line,
+            &FlatRecord::default(),
+            "INFO",
+            "t",
+            "s",
+            &LineHead::new(4242, &fields),
+        );
         let text = String::from_utf8(line).expect("UTF-8");
-        assert!(text.contains(r#""pid":4242,"worker":3,"region":"eu-1""#), "{text}");
+        assert!(
+            text.contains(r#""pid":4242,"worker":3,"region":"eu-1""#),
+            "{text}"
+        );
     }
 
     #[test]

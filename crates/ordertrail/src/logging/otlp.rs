@@ -113,3 +113,127 @@ fn any_value(value: &FieldValue) -> AnyValue {
         FieldValue::Bool(v) => AnyValue::Boolean(*v),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Mutex, PoisonError};
+    use std::time::Duration;
+
+    use opentelemetry::InstrumentationScope;
+    use opentelemetry::logs::LoggerProvider as _;
+    use opentelemetry::trace::TraceContextExt as _;
+    use opentelemetry_sdk::error::OTelSdkResult;
+    use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord, SdkLoggerProvider};
+    use tracing::info;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+    use crate::correlation::{self, RequestId};
+    use crate::propagation::tests::tracer;
+
+    /// The log records emitted, as an exporter would receive them.
+    #[derive(Debug, Clone, Default)]
+    struct Emitted(Arc<Mutex<Vec<SdkLogRecord>>>);
+
+    impl Emitted {
+        fn records(&self) -> Vec<SdkLogRecord> {
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone()
+        }
+    }
+
+    impl LogProcessor for Emitted {
+        fn emit(&self, record: &mut SdkLogRecord, _scope: &InstrumentationScope) {
+            let mut records = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            records.push(record.clone());
+        }
+        fn force_flush(&self) -> OTelSdkResult {
+            Ok(())
+        }
+        fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+            Ok(())
+        }
+    }
+
+    /// An OTLP log layer for service `orders` and where its records go.
+    fn otlp_layer() -> (OtlpLogLayer, Emitted) {
+        let emitted = Emitted::default();
+        let provider = SdkLoggerProvider::builder()
+            .with_log_processor(emitted.clone())
+            .build();
+        (
+            OtlpLogLayer::new(provider.logger("ordertrail-test"), "orders"),
+            emitted,
+        )
+    }
+
+    fn attribute<'a>(record: &'a SdkLogRecord, key: &str) -> Option<&'a AnyValue> {
+        let found = record.attributes_iter().find(|(k, _)| k.as_str() == key);
+        found.map(|(_, value)| value)
+    }
+
+    fn text(value: &str) -> AnyValue {
+        AnyValue::String(value.to_owned().into())
+    }
+
+    #[tokio::test]
+    async fn a_record_carries_the_request_id_service_and_flattened_fields() {
+        let (layer, emitted) = otlp_layer();
+        let _default = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
+        let id: RequestId = "order-42".parse().unwrap();
+        correlation::scope(id, async {
+            let span = tracing::info_span!(
+                "request",
+                service = "orders-api",
+                http.request.method = "POST",
+                server.port = 8080,
+                order.id = 7,
+            );
+            span.in_scope(|| tracing::warn!(note = "paid with 4242424242424242", "placing order"));
+        })
+        .await;
+        let [record] = &emitted.records()[..] else {
+            panic!("expected one record");
+        };
+        assert_eq!(record.body(), Some(&text("placing order")));
+        assert_eq!(record.severity_number(), Some(Severity::Warn));
+        assert_eq!(attribute(record, "request_id"), Some(&text("order-42")));
+        assert_eq!(attribute(record, "service"), Some(&text("orders-api")));
+        assert_eq!(attribute(record, "method"), Some(&text("POST")));
+        assert_eq!(attribute(record, "order.id"), Some(&AnyValue::Int(7)));
+        assert_eq!(attribute(record, "server.port"), None);
+        let Some(AnyValue::String(note)) = attribute(record, "note") else {
+            panic!("no note");
+        };
+        assert!(note.as_str().starts_with("paid with "), "{note}");
+        assert!(
+            note.as_str().chars().filter(char::is_ascii_digit).count() < 13,
+            "{note}"
+        );
+    }
+
+    #[test]
+    fn a_record_inside_a_traced_span_carries_its_trace_context() {
+        let (layer, emitted) = otlp_layer();
+        let (tracer, _ended) = tracer();
+        let otel = tracing_opentelemetry::layer().with_tracer(tracer);
+        let subscriber = tracing_subscriber::registry().with(otel).with(layer);
+        let expected = tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("request");
+            span.in_scope(|| info!("inside"));
+            info!("outside");
+            span.context().span().span_context().clone()
+        });
+        let records = emitted.records();
+        let inside = records[0].trace_context().expect("a trace context");
+        assert_eq!(
+            (inside.trace_id, inside.span_id),
+            (expected.trace_id(), expected.span_id())
+        );
+        assert!(records[1].trace_context().is_none());
+        assert_eq!(attribute(&records[1], "service"), Some(&text("orders")));
+    }
+}

@@ -70,12 +70,27 @@ impl SpanFields {
     }
 }
 
+/// OpenTelemetry semantic-convention attributes that the library's own request span
+/// (`correlation::DefaultMakeSpan`) and client span (`outgoing::Propagate`) set for tracing
+/// backends, and that log lines leave out. `request.id` is on every line already, as the
+/// top-level `request_id`.
+const SPAN_ONLY: [&str; 8] = [
+    "url.scheme",
+    "server.address",
+    "server.port",
+    "client.address",
+    "user_agent.original",
+    "network.protocol.version",
+    "error.type",
+    "request.id",
+];
+
 /// The name a span field has in log lines, or `None` when it stays out of them.
 ///
-/// Span fields named by OpenTelemetry semantic conventions are span attributes for tracing
-/// backends. A few are what a log reader wants too, under their short names; the rest
-/// (`otel.*`, `server.port`, `user_agent.original`, …) stay out of log lines, which keeps lines
-/// short while spans keep every attribute.
+/// The semantic-convention attributes of the library's own spans are for tracing backends. A
+/// few are what a log reader wants too, under their short names; the rest ([`SPAN_ONLY`] and
+/// every `otel.*` field) stay out of log lines, which keeps lines short while spans keep every
+/// attribute. Any other field keeps its name, dotted or not (`order.id`, `tenant.name`).
 pub(crate) fn log_name(name: &'static str) -> Option<&'static str> {
     match name {
         "http.request.method" => Some("method"),
@@ -83,8 +98,9 @@ pub(crate) fn log_name(name: &'static str) -> Option<&'static str> {
         "url.path" => Some("path"),
         "url.full" => Some("url"),
         "http.response.status_code" => Some("status"),
-        dotted if dotted.contains('.') => None,
-        plain => Some(plain),
+        otel if otel.starts_with("otel.") => None,
+        span_only if SPAN_ONLY.contains(&span_only) => None,
+        own => Some(own),
     }
 }
 
@@ -168,4 +184,74 @@ fn display_chain(err: &(dyn std::error::Error + 'static)) -> FieldValue {
 /// A string value, with card-like numbers masked (see [`crate::card::redact`]).
 fn text(value: &str) -> FieldValue {
     FieldValue::Str(crate::card::redact(value).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_librarys_span_attributes_stay_out_of_log_lines() {
+        let span_only = [
+            "otel.name",
+            "otel.kind",
+            "otel.status_code",
+            "otel.anything_else",
+            "url.scheme",
+            "server.address",
+            "server.port",
+            "client.address",
+            "user_agent.original",
+            "network.protocol.version",
+            "error.type",
+            "request.id",
+        ];
+        for name in span_only {
+            assert_eq!(log_name(name), None, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_attributes_a_reader_wants_get_short_names() {
+        let short = [
+            ("http.request.method", "method"),
+            ("http.route", "route"),
+            ("url.path", "path"),
+            ("url.full", "url"),
+            ("http.response.status_code", "status"),
+        ];
+        for (name, short) in short {
+            assert_eq!(log_name(name), Some(short), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_users_own_field_keeps_its_name_dotted_or_not() {
+        for name in [
+            "order.id",
+            "tenant.name",
+            "cart.items.count",
+            "order_id",
+            "service",
+            "otel",
+        ] {
+            assert_eq!(log_name(name), Some(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_card_number_in_a_string_value_is_masked() {
+        let FieldValue::Str(masked) = text("paid with 4242 4242 4242 4242, thanks") else {
+            panic!("text makes a string");
+        };
+        assert!(
+            masked.starts_with("paid with ") && masked.ends_with(", thanks"),
+            "{masked}"
+        );
+        assert!(!masked.contains("4242 4242 4242 4242"), "{masked}");
+        assert!(
+            masked.chars().filter(char::is_ascii_digit).count() < 13,
+            "{masked}"
+        );
+    }
 }

@@ -101,3 +101,106 @@ fn log_outcome(span: &Span, result: &Result<Response>, start: Instant) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use axum::Json;
+    use axum::routing::get;
+    use http::HeaderMap;
+    use opentelemetry::trace::TraceId;
+    use reqwest_middleware::ClientWithMiddleware;
+    use tokio::net::TcpListener;
+
+    use super::*;
+    use crate::correlation::RequestId;
+    use crate::outgoing::ClientConfig;
+    use crate::propagation::tests::{trace_id, traced};
+
+    type Headers = BTreeMap<String, String>;
+
+    /// Answers with the request headers it got, as a JSON object.
+    async fn echo_headers(headers: HeaderMap) -> Json<Headers> {
+        let text = |v: &http::HeaderValue| v.to_str().unwrap_or("<binary>").to_owned();
+        Json(
+            headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), text(v)))
+                .collect(),
+        )
+    }
+
+    /// Starts the echo server on a free loopback port; its URL.
+    async fn echo_server() -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new().route("/echo", get(echo_headers));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}/echo")
+    }
+
+    /// The headers the server got for `req`.
+    async fn sent(req: reqwest_middleware::RequestBuilder) -> Headers {
+        let res = req.send().await.unwrap();
+        assert!(res.status().is_success(), "{}", res.status());
+        serde_json::from_str(&res.text().await.unwrap()).unwrap()
+    }
+
+    fn client() -> ClientWithMiddleware {
+        ClientConfig::default().build().unwrap()
+    }
+
+    fn order_42() -> RequestId {
+        "order-42".parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_call_in_a_request_carries_its_id_and_trace() {
+        let (_guard, _ended) = traced();
+        let url = echo_server().await;
+        let span = tracing::info_span!("place_order");
+        let trace = trace_id(&span);
+        assert_ne!(trace, TraceId::INVALID);
+        let call = sent(client().get(&url)).instrument(span);
+        let got = correlation::scope(order_42(), call).await;
+        assert_eq!(got["x-request-id"], "order-42");
+        let traceparent: Vec<&str> = got["traceparent"].split('-').collect();
+        assert_eq!(traceparent[1], trace.to_string(), "{traceparent:?}");
+    }
+
+    #[tokio::test]
+    async fn a_request_id_the_caller_set_wins() {
+        let url = echo_server().await;
+        let call = sent(
+            client()
+                .get(&url)
+                .header("x-request-id", "chosen-by-caller"),
+        );
+        let got = correlation::scope(order_42(), call).await;
+        assert_eq!(got["x-request-id"], "chosen-by-caller");
+    }
+
+    #[tokio::test]
+    async fn a_configured_header_carries_the_id() {
+        let url = echo_server().await;
+        let config = ClientConfig {
+            header: HeaderName::from_static("x-correlation-id"),
+            ..ClientConfig::default()
+        };
+        let call = sent(config.build().unwrap().get(&url));
+        let got = correlation::scope(order_42(), call).await;
+        assert_eq!(
+            got.get("x-correlation-id").map(String::as_str),
+            Some("order-42")
+        );
+        assert_eq!(got.get("x-request-id"), None);
+    }
+
+    #[tokio::test]
+    async fn outside_a_request_no_id_is_sent() {
+        let url = echo_server().await;
+        let got = sent(client().get(&url)).await;
+        assert_eq!(got.get("x-request-id"), None, "{got:?}");
+    }
+}
