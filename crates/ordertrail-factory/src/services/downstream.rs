@@ -1,11 +1,60 @@
-//! [`Downstream`]: a service we call, and how its answers become results or [`AppError`]s.
+//! [`Downstream`]: a service we call, and how its answers become results or [`CallError`]s.
+//!
+//! A call error says what the callee did — refused (4xx), failed, or did not answer in time —
+//! and nothing about what we answer our own client: that mapping happens at the handler edge.
 
+use http::StatusCode;
 use reqwest_middleware::{ClientWithMiddleware, RequestBuilder};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::web::AppError;
 use ordertrail::web::ErrorBody;
+
+/// A call to a downstream service did not succeed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// The service answered with a client error (4xx) and its JSON `error` message.
+    #[error("{service} answered {status}: {message}")]
+    Rejected {
+        /// The service called.
+        service: &'static str,
+        /// Its status, a 4xx.
+        status: StatusCode,
+        /// Its error message, or the status reason when the body had none.
+        message: String,
+    },
+    /// The service answered 5xx, could not be reached, or answered what we cannot decode.
+    #[error("{service} failed")]
+    Failed {
+        /// The service called.
+        service: &'static str,
+        /// Why.
+        #[source]
+        source: CallFailure,
+    },
+    /// The service did not answer in time.
+    #[error("{service} timed out")]
+    TimedOut {
+        /// The service called.
+        service: &'static str,
+    },
+}
+
+/// Why a call [failed](CallError::Failed).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallFailure {
+    /// The service answered with a server error.
+    #[error("answered {0}")]
+    Status(StatusCode),
+    /// The request could not be sent or its answer not received.
+    #[error(transparent)]
+    Transport(reqwest_middleware::Error),
+    /// The answer was not the JSON expected.
+    #[error("undecodable answer")]
+    Decode(#[source] reqwest::Error),
+}
 
 /// A named downstream service at a base URL.
 #[derive(Debug, Clone)]
@@ -23,7 +72,7 @@ impl Downstream {
     }
 
     /// `GET {base}{path}`, decoding a JSON answer.
-    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, AppError> {
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, CallError> {
         self.send(self.client.get(self.url(path))).await
     }
 
@@ -32,7 +81,7 @@ impl Downstream {
         &self,
         path: &str,
         body: &B,
-    ) -> Result<T, AppError> {
+    ) -> Result<T, CallError> {
         self.send(self.client.post(self.url(path)).json(body)).await
     }
 
@@ -40,42 +89,182 @@ impl Downstream {
         format!("{}{path}", self.base)
     }
 
-    /// Sends and maps: 2xx decodes, 4xx passes on as [`AppError::Downstream`], 5xx and
-    /// transport failures become 502, time-outs 504.
-    async fn send<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T, AppError> {
-        let res = req.send().await.map_err(|e| self.transport_error(&e))?;
+    /// Sends and sorts the answer: 2xx decodes, 4xx is [`CallError::Rejected`], 5xx and
+    /// transport failures [`CallError::Failed`], time-outs [`CallError::TimedOut`].
+    async fn send<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<T, CallError> {
+        let res = req.send().await.map_err(|e| self.transport_error(e))?;
         let status = res.status();
         if status.is_success() {
             return res
                 .json::<T>()
                 .await
-                .map_err(|e| self.bad_gateway(format!("undecodable answer: {e}")));
+                .map_err(|e| self.failed(CallFailure::Decode(e)));
         }
         if status.is_client_error() {
-            let message = match res.json::<ErrorBody>().await {
-                Ok(body) => body.error,
-                Err(_) => status
-                    .canonical_reason()
-                    .unwrap_or("client error")
-                    .to_owned(),
-            };
-            return Err(AppError::Downstream { status, message });
+            return Err(self.rejected(status, res).await);
         }
-        Err(self.bad_gateway(format!("answered {status}")))
+        Err(self.failed(CallFailure::Status(status)))
     }
 
-    fn transport_error(&self, err: &reqwest_middleware::Error) -> AppError {
-        if err.is_timeout() {
-            AppError::GatewayTimeout { service: self.name }
-        } else {
-            self.bad_gateway(err.to_string())
-        }
-    }
-
-    fn bad_gateway(&self, detail: String) -> AppError {
-        AppError::BadGateway {
+    async fn rejected(&self, status: StatusCode, res: reqwest::Response) -> CallError {
+        let message = match res.json::<ErrorBody>().await {
+            Ok(body) => body.error,
+            Err(_) => status
+                .canonical_reason()
+                .unwrap_or("client error")
+                .to_owned(),
+        };
+        CallError::Rejected {
             service: self.name,
-            detail,
+            status,
+            message,
         }
+    }
+
+    fn transport_error(&self, err: reqwest_middleware::Error) -> CallError {
+        if err.is_timeout() {
+            CallError::TimedOut { service: self.name }
+        } else {
+            self.failed(CallFailure::Transport(err))
+        }
+    }
+
+    fn failed(&self, source: CallFailure) -> CallError {
+        CallError::Failed {
+            service: self.name,
+            source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use axum::Router;
+    use axum::routing::get;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// A callee answering each way a call can go, on a loopback port.
+    async fn callee() -> Downstream {
+        let app = Router::new()
+            .route("/ok", get(|| async { axum::Json(json!({"n": 1})) }))
+            .route("/conflict", get(|| async { conflict() }))
+            .route(
+                "/plain",
+                get(|| async { (StatusCode::IM_A_TEAPOT, "short and stout") }),
+            )
+            .route("/down", get(|| async { StatusCode::SERVICE_UNAVAILABLE }))
+            .route("/garbage", get(|| async { "not json" }))
+            .route("/slow", get(|| tokio::time::sleep(Duration::from_secs(5))));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Downstream::new("callee", base, client())
+    }
+
+    fn conflict() -> (StatusCode, axum::Json<Value>) {
+        let body = json!({"error": "only 2 of poster-limited left", "request_id": null});
+        (StatusCode::CONFLICT, axum::Json(body))
+    }
+
+    fn client() -> ClientWithMiddleware {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_millis(300))
+            .build()
+            .unwrap();
+        reqwest_middleware::ClientBuilder::new(client).build()
+    }
+
+    #[tokio::test]
+    async fn a_success_decodes() {
+        let value: Value = callee().await.get("/ok").await.unwrap();
+        assert_eq!(value, json!({"n": 1}));
+    }
+
+    #[tokio::test]
+    async fn a_4xx_is_rejected_with_the_callee_message() {
+        let err = callee().await.get::<Value>("/conflict").await.unwrap_err();
+        let CallError::Rejected {
+            service,
+            status,
+            message,
+        } = err
+        else {
+            panic!("expected Rejected, got {err:?}");
+        };
+        assert_eq!(
+            (service, status, message.as_str()),
+            (
+                "callee",
+                StatusCode::CONFLICT,
+                "only 2 of poster-limited left"
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn a_4xx_without_a_json_body_is_rejected_with_the_status_reason() {
+        let err = callee().await.get::<Value>("/plain").await.unwrap_err();
+        assert!(
+            matches!(&err, CallError::Rejected { status, message, .. }
+                if *status == StatusCode::IM_A_TEAPOT && message == "I'm a teapot"),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_5xx_fails_and_keeps_its_status_as_the_source() {
+        let err = callee().await.get::<Value>("/down").await.unwrap_err();
+        assert!(
+            matches!(err, CallError::Failed { source: CallFailure::Status(s), .. }
+                if s == StatusCode::SERVICE_UNAVAILABLE),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_undecodable_answer_fails_and_keeps_the_decoder_error() {
+        let err = callee().await.get::<Value>("/garbage").await.unwrap_err();
+        let CallError::Failed {
+            source: CallFailure::Decode(decode),
+            ..
+        } = &err
+        else {
+            panic!("expected a decode failure, got {err:?}");
+        };
+        assert!(decode.is_decode(), "{decode:?}");
+    }
+
+    #[tokio::test]
+    async fn no_answer_in_time_is_timed_out() {
+        let err = callee().await.get::<Value>("/slow").await.unwrap_err();
+        assert!(
+            matches!(err, CallError::TimedOut { service: "callee" }),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_service_fails_with_the_transport_error() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        drop(listener);
+        let err = Downstream::new("gone", base, client())
+            .get::<Value>("/")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CallError::Failed {
+                    service: "gone",
+                    source: CallFailure::Transport(_)
+                }
+            ),
+            "{err:?}"
+        );
     }
 }

@@ -9,11 +9,11 @@ use axum::{Json, Router};
 use tracing::Instrument;
 
 use super::api::{CatalogItem, Order, PlaceOrder};
+use crate::services::Downstream;
+use crate::web::{AppError, AppJson};
 use ordertrail::card;
 use ordertrail::correlation::CorrelationLayer;
-use crate::services::Downstream;
 use ordertrail::propagation::InboundTrace;
-use crate::web::{AppError, AppJson};
 use ordertrail::web::instrument;
 
 /// Most units of one item in one order.
@@ -79,11 +79,11 @@ async fn show(
     Path(order_id): Path<String>,
 ) -> Result<Json<Order>, AppError> {
     let path = format!("/orders/{}", urlencode(&order_id));
-    state.orders.get(&path).await.map(Json)
+    Ok(Json(state.orders.get(&path).await?))
 }
 
 async fn catalog(State(state): State<GatewayState>) -> Result<Json<Vec<CatalogItem>>, AppError> {
-    state.inventory.get("/catalog").await.map(Json)
+    Ok(Json(state.inventory.get("/catalog").await?))
 }
 
 /// Percent-encodes a path segment taken from the client before it goes downstream.

@@ -12,8 +12,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::api::{CatalogItem, Reservation, Reserve};
-use ordertrail::correlation::CorrelationLayer;
 use crate::web::{AppError, AppJson};
+use ordertrail::correlation::CorrelationLayer;
 use ordertrail::web::instrument;
 
 /// The items every inventory starts with: (sku, name, price in cents, stock).

@@ -8,7 +8,8 @@
 //!
 //! # Layout
 //! - `api`: the JSON bodies the services exchange.
-//! - `downstream`: [`Downstream`], a named service and how its failures map to [`AppError`](crate::web::AppError).
+//! - `downstream`: [`Downstream`], a named service, and [`CallError`], how a call to it fails.
+//! - `edge`: each domain error mapped to [`AppError`](crate::web::AppError), in one place.
 //! - `build`: [`build_router`], settings to a wired router.
 //! - `factory`: [`Factory`], all four in one process on loopback (tests, benchmarks).
 //! - `gateway`: the public face: validates orders and forwards them.
@@ -19,14 +20,15 @@
 pub mod api;
 mod build;
 mod downstream;
+mod edge;
 mod factory;
 pub mod gateway;
 pub mod inventory;
 pub mod orders;
 pub mod payments;
 
-pub use downstream::Downstream;
 pub use build::{BuildError, Endpoints, ServiceOptions, build_router};
+pub use downstream::{CallError, CallFailure, Downstream};
 pub use factory::{Factory, FactoryError};
 
 use std::fmt;

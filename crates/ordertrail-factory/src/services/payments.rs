@@ -11,9 +11,9 @@ use axum::routing::post;
 use axum::{Json, Router};
 
 use super::api::{Charge, Receipt};
+use crate::web::{AppError, AppJson};
 use ordertrail::card;
 use ordertrail::correlation::CorrelationLayer;
-use crate::web::{AppError, AppJson};
 use ordertrail::web::instrument;
 
 /// The card that is always declined.

@@ -1,11 +1,12 @@
 //! What the factory's handlers share: the HTTP error type and the JSON body extractor.
 //!
 //! # Layout
-//! - `error`: [`AppError`], the one error type handlers return, and its JSON body.
+//! - `error`: [`AppError`], the one error type handlers return, its JSON body, and [`Chain`],
+//!   the source chain it logs.
 //! - `body`: [`AppJson`], a JSON extractor whose rejections are [`AppError`]s.
 
 mod body;
 mod error;
 
 pub use body::AppJson;
-pub use error::AppError;
+pub use error::{AppError, BoxError, Chain};

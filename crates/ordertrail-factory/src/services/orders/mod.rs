@@ -7,14 +7,14 @@
 //!    order `dispatched`. That task outlives the request and still logs with its request id.
 //!
 //! # Layout
-//! - `store`: [`OrderStore`], the SQLite table of orders.
-//! - `workflow`: the steps above, as functions of [`OrdersState`].
+//! - `store`: [`OrderStore`], the SQLite table of orders, and its [`StoreError`].
+//! - `workflow`: the steps above, as functions of [`OrdersState`], and their [`PlaceError`].
 
 mod store;
 mod workflow;
 
 pub use store::{OrderStore, StoreError};
-pub use workflow::OrdersState;
+pub use workflow::{OrdersState, PlaceError};
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -23,9 +23,9 @@ use axum::{Json, Router};
 use tracing::{Instrument, Span};
 
 use super::api::{Order, PlaceOrder};
+use crate::web::{AppError, AppJson};
 use ordertrail::correlation::{self, CorrelationLayer};
 use ordertrail::propagation;
-use crate::web::{AppError, AppJson};
 use ordertrail::web::instrument;
 
 /// `POST /orders`, `GET /orders/{id}`, `GET /healthz`.
@@ -64,5 +64,5 @@ async fn show(
     State(state): State<OrdersState>,
     Path(order_id): Path<String>,
 ) -> Result<Json<Order>, AppError> {
-    state.store().get(order_id).await.map(Json)
+    Ok(Json(state.store().get(order_id).await?))
 }

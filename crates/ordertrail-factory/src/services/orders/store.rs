@@ -6,11 +6,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use ordertrail::correlation;
 use crate::services::api::{Order, OrderStatus};
-use crate::web::AppError;
+use ordertrail::correlation;
 
-/// Opening the store failed.
+/// Opening the store, or a statement on it, failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -25,7 +24,19 @@ pub enum StoreError {
     },
     /// SQLite refused to open or set up the database.
     #[error("cannot open the order database")]
-    Sqlite(#[from] rusqlite::Error),
+    Open(#[source] rusqlite::Error),
+    /// A statement failed.
+    #[error("database")]
+    Database(#[source] rusqlite::Error),
+    /// The blocking task running a statement panicked or was cancelled.
+    #[error("background task")]
+    Task(#[source] tokio::task::JoinError),
+    /// There is no order with this id.
+    #[error("no order {order_id}")]
+    NotFound {
+        /// The id asked for.
+        order_id: String,
+    },
 }
 
 /// A handle to the orders table; clones share one connection.
@@ -57,24 +68,25 @@ impl OrderStore {
                 source,
             })?;
         }
-        Self::setup(Connection::open(path)?)
+        Self::setup(Connection::open(path).map_err(StoreError::Open)?)
     }
 
     /// A private in-memory database, for tests.
     pub fn in_memory() -> Result<Self, StoreError> {
-        Self::setup(Connection::open_in_memory()?)
+        Self::setup(Connection::open_in_memory().map_err(StoreError::Open)?)
     }
 
     fn setup(conn: Connection) -> Result<Self, StoreError> {
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch(SCHEMA)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .and_then(|()| conn.execute_batch(SCHEMA))
+            .map_err(StoreError::Open)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
     }
 
     /// Stores a new order.
-    pub async fn insert(&self, order: Order) -> Result<(), AppError> {
+    pub async fn insert(&self, order: Order) -> Result<(), StoreError> {
         self.run("INSERT", move |conn| {
             conn.execute(
                 "INSERT INTO orders (order_id, request_id, sku, quantity, amount_cents, card_last4, status)
@@ -100,7 +112,7 @@ impl OrderStore {
         order_id: String,
         status: OrderStatus,
         amount_cents: Option<u64>,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), StoreError> {
         self.run("UPDATE", move |conn| {
             conn.execute(
                 "UPDATE orders SET status = ?2, amount_cents = COALESCE(?3, amount_cents),
@@ -112,8 +124,8 @@ impl OrderStore {
         .await
     }
 
-    /// The order `order_id`, or 404.
-    pub async fn get(&self, order_id: String) -> Result<Order, AppError> {
+    /// The order `order_id`, or [`StoreError::NotFound`].
+    pub async fn get(&self, order_id: String) -> Result<Order, StoreError> {
         let id = order_id.clone();
         let found = self
             .run("SELECT", move |conn| {
@@ -126,7 +138,7 @@ impl OrderStore {
                 .optional()
             })
             .await?;
-        found.ok_or_else(|| AppError::NotFound(format!("no order {order_id}").into()))
+        found.ok_or(StoreError::NotFound { order_id })
     }
 
     /// Runs `statement` on the blocking pool, in a `db` span carrying the request id.
@@ -134,7 +146,7 @@ impl OrderStore {
         &self,
         operation: &'static str,
         statement: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
-    ) -> Result<T, AppError> {
+    ) -> Result<T, StoreError> {
         let conn = Arc::clone(&self.conn);
         let span = tracing::info_span!(
             "db",
@@ -144,7 +156,9 @@ impl OrderStore {
             db.collection.name = "orders",
         );
         let task = span.in_scope(|| correlation::spawn_blocking(move || statement(&lock(&conn))));
-        Ok(task.await??)
+        task.await
+            .map_err(StoreError::Task)?
+            .map_err(StoreError::Database)
     }
 }
 
@@ -164,4 +178,59 @@ fn row_to_order(row: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
         card_last4: row.get(5)?,
         request_id: row.get(6)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(order_id: &str) -> Order {
+        Order {
+            order_id: order_id.into(),
+            status: OrderStatus::Pending,
+            sku: "mug-classic".into(),
+            quantity: 2,
+            amount_cents: 0,
+            card_last4: "4242".into(),
+            request_id: "req-1".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stored_order_is_found_with_its_new_status() {
+        let store = OrderStore::in_memory().unwrap();
+        store.insert(order("o-1")).await.unwrap();
+        store
+            .set_status("o-1".into(), OrderStatus::Confirmed, Some(2_400))
+            .await
+            .unwrap();
+        let found = store.get("o-1".into()).await.unwrap();
+        assert_eq!(
+            (found.status, found.amount_cents),
+            (OrderStatus::Confirmed, 2_400)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_order_is_not_found() {
+        let store = OrderStore::in_memory().unwrap();
+        let err = store.get("nope".into()).await.unwrap_err();
+        assert!(
+            matches!(&err, StoreError::NotFound { order_id } if order_id == "nope"),
+            "{err:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_statement_keeps_the_sqlite_error_as_its_source() {
+        let store = OrderStore::in_memory().unwrap();
+        lock(&store.conn)
+            .execute_batch("DROP TABLE orders")
+            .unwrap();
+        let err = store.get("o-1".into()).await.unwrap_err();
+        let StoreError::Database(sqlite) = &err else {
+            panic!("expected a database error, got {err:?}");
+        };
+        assert_eq!(sqlite.to_string(), "no such table: orders");
+    }
 }

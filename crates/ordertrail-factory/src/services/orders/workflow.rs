@@ -3,12 +3,42 @@
 use http::StatusCode;
 use tracing::Instrument;
 
-use super::OrderStore;
+use super::{OrderStore, StoreError};
+use crate::services::api::{Charge, Order, OrderStatus, PlaceOrder, Receipt, Reservation, Reserve};
+use crate::services::{CallError, Downstream};
+use crate::web::Chain;
 use ordertrail::card;
 use ordertrail::correlation;
-use crate::services::Downstream;
-use crate::services::api::{Charge, Order, OrderStatus, PlaceOrder, Receipt, Reservation, Reserve};
-use crate::web::AppError;
+
+/// Why an order was not placed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlaceError {
+    /// The card number is not a valid card number.
+    #[error("card_number is not a valid card number")]
+    InvalidCard,
+    /// Inventory does not know the item; `message` is its own.
+    #[error("{message}")]
+    UnknownItem {
+        /// What inventory said.
+        message: String,
+    },
+    /// Inventory has less of the item than ordered; `message` is its own.
+    #[error("{message}")]
+    OutOfStock {
+        /// What inventory said.
+        message: String,
+    },
+    /// Payments declined the card.
+    #[error("payment declined")]
+    Declined,
+    /// The order could not be stored or updated.
+    #[error("orders store failed")]
+    Store(#[from] StoreError),
+    /// Inventory or payments refused otherwise, failed, or timed out.
+    #[error(transparent)]
+    Call(#[from] CallError),
+}
 
 /// What the orders service needs: its store and the two services it calls.
 #[derive(Debug, Clone)]
@@ -34,10 +64,8 @@ impl OrdersState {
     }
 
     /// Runs steps 1 and 2 and confirms the order; see the [module docs](super).
-    pub(super) async fn place(&self, body: PlaceOrder) -> Result<Order, AppError> {
-        let card = card::normalize(&body.card_number).ok_or(AppError::BadRequest(
-            "card_number is not a valid card number".into(),
-        ))?;
+    pub(super) async fn place(&self, body: PlaceOrder) -> Result<Order, PlaceError> {
+        let card = card::normalize(&body.card_number).ok_or(PlaceError::InvalidCard)?;
         let mut order = new_order(&body, &card);
         tracing::Span::current().record("order_id", order.order_id.as_str());
         self.store.insert(order.clone()).await?;
@@ -67,7 +95,7 @@ impl OrdersState {
     pub(super) async fn dispatch(self, order_id: String) {
         let path = format!("/reservations/{order_id}/commit");
         if let Err(err) = self.inventory.post::<_, Reservation>(&path, &()).await {
-            tracing::error!(error = %err, "dispatch failed: reservation not committed");
+            tracing::error!(error = %Chain(&err), "dispatch failed: reservation not committed");
             return;
         }
         match self
@@ -76,11 +104,12 @@ impl OrdersState {
             .await
         {
             Ok(()) => tracing::info!("order dispatched"),
-            Err(err) => tracing::error!(error = %err, "dispatch failed: status not stored"),
+            Err(err) => tracing::error!(error = %Chain(&err), "dispatch failed: status not stored"),
         }
     }
 
-    async fn reserve(&self, order: &Order) -> Result<Reservation, AppError> {
+    /// Step 1. Inventory answers 404 for an unknown item and 409 for too little stock.
+    async fn reserve(&self, order: &Order) -> Result<Reservation, PlaceError> {
         let body = Reserve {
             sku: order.sku.clone(),
             quantity: order.quantity,
@@ -89,9 +118,11 @@ impl OrdersState {
             .post(&format!("/reservations/{}", order.order_id), &body)
             .instrument(tracing::info_span!("reserve"))
             .await
+            .map_err(inventory_refusal)
     }
 
-    async fn charge(&self, order: &Order, card_number: String) -> Result<Receipt, AppError> {
+    /// Step 2. Payments answers 402 for a declined card.
+    async fn charge(&self, order: &Order, card_number: String) -> Result<Receipt, PlaceError> {
         let body = Charge {
             amount_cents: order.amount_cents,
             card_number,
@@ -103,6 +134,7 @@ impl OrdersState {
                 amount_cents = order.amount_cents
             ))
             .await
+            .map_err(payments_refusal)
     }
 
     /// Compensation: gives the reserved stock back. A failure here is logged, not raised:
@@ -117,13 +149,13 @@ impl OrdersState {
         match released {
             Ok(_) => tracing::info!("reservation released (compensation)"),
             Err(err) => {
-                tracing::error!(error = %err, "compensation failed: reservation still held")
+                tracing::error!(error = %Chain(&err), "compensation failed: reservation still held")
             }
         }
     }
 
     /// Records the final status of a failed order and hands back the error to answer with.
-    async fn fail(&self, order: &Order, status: OrderStatus, err: AppError) -> AppError {
+    async fn fail(&self, order: &Order, status: OrderStatus, err: PlaceError) -> PlaceError {
         tracing::info!(status = status.as_str(), "order not completed");
         match self
             .store
@@ -131,7 +163,7 @@ impl OrdersState {
             .await
         {
             Ok(()) => err,
-            Err(store_err) => store_err,
+            Err(store_err) => store_err.into(),
         }
     }
 }
@@ -150,19 +182,104 @@ fn new_order(body: &PlaceOrder, card: &str) -> Order {
     }
 }
 
-/// A 4xx from inventory means the order cannot be served; anything else is our failure.
-fn rejected_or_failed(err: &AppError) -> OrderStatus {
+/// Inventory's refusals that are the order's fault, as [`PlaceError`]s.
+fn inventory_refusal(err: CallError) -> PlaceError {
     match err {
-        AppError::Downstream { .. } => OrderStatus::Rejected,
+        CallError::Rejected {
+            status: StatusCode::NOT_FOUND,
+            message,
+            ..
+        } => PlaceError::UnknownItem { message },
+        CallError::Rejected {
+            status: StatusCode::CONFLICT,
+            message,
+            ..
+        } => PlaceError::OutOfStock { message },
+        other => other.into(),
+    }
+}
+
+/// A declined card, as [`PlaceError::Declined`].
+fn payments_refusal(err: CallError) -> PlaceError {
+    match err {
+        CallError::Rejected {
+            status: StatusCode::PAYMENT_REQUIRED,
+            ..
+        } => PlaceError::Declined,
+        other => other.into(),
+    }
+}
+
+/// Inventory refusing the order (any 4xx) leaves it `rejected`; anything else is our failure.
+fn rejected_or_failed(err: &PlaceError) -> OrderStatus {
+    match err {
+        PlaceError::UnknownItem { .. }
+        | PlaceError::OutOfStock { .. }
+        | PlaceError::Call(CallError::Rejected { .. }) => OrderStatus::Rejected,
         _ => OrderStatus::Failed,
     }
 }
 
-fn declined_or_failed(err: &AppError) -> OrderStatus {
+/// A declined card leaves the order `declined`; anything else is a failure.
+fn declined_or_failed(err: &PlaceError) -> OrderStatus {
     match err {
-        AppError::Downstream { status, .. } if *status == StatusCode::PAYMENT_REQUIRED => {
-            OrderStatus::Declined
-        }
+        PlaceError::Declined => OrderStatus::Declined,
         _ => OrderStatus::Failed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(status: StatusCode) -> CallError {
+        CallError::Rejected {
+            service: "callee",
+            status,
+            message: "said no".into(),
+        }
+    }
+
+    fn timed_out() -> CallError {
+        CallError::TimedOut { service: "callee" }
+    }
+
+    #[test]
+    fn inventory_refusals_reject_the_order() {
+        let unknown = inventory_refusal(rejected(StatusCode::NOT_FOUND));
+        assert!(matches!(&unknown, PlaceError::UnknownItem { message } if message == "said no"));
+        let short = inventory_refusal(rejected(StatusCode::CONFLICT));
+        assert!(matches!(&short, PlaceError::OutOfStock { message } if message == "said no"));
+        let other = inventory_refusal(rejected(StatusCode::BAD_REQUEST));
+        assert!(matches!(
+            other,
+            PlaceError::Call(CallError::Rejected { .. })
+        ));
+        for err in [unknown, short, other] {
+            assert_eq!(rejected_or_failed(&err), OrderStatus::Rejected);
+        }
+    }
+
+    #[test]
+    fn an_inventory_failure_fails_the_order() {
+        let err = inventory_refusal(timed_out());
+        assert!(matches!(err, PlaceError::Call(CallError::TimedOut { .. })));
+        assert_eq!(rejected_or_failed(&err), OrderStatus::Failed);
+    }
+
+    #[test]
+    fn a_402_from_payments_is_a_declined_order() {
+        let err = payments_refusal(rejected(StatusCode::PAYMENT_REQUIRED));
+        assert!(matches!(err, PlaceError::Declined));
+        assert_eq!(declined_or_failed(&err), OrderStatus::Declined);
+    }
+
+    #[test]
+    fn any_other_payments_error_fails_the_order() {
+        for call in [rejected(StatusCode::BAD_REQUEST), timed_out()] {
+            let err = payments_refusal(call);
+            assert!(matches!(err, PlaceError::Call(_)), "{err:?}");
+            assert_eq!(declined_or_failed(&err), OrderStatus::Failed);
+        }
     }
 }
