@@ -121,11 +121,9 @@ impl TryFrom<ServeArgs> for ServeConfig {
             inventory: http_url("inventory-url", args.peers.inventory_url)?,
             payments: http_url("payments-url", args.peers.payments_url)?,
         };
-        let client = ClientConfig {
-            connect_timeout: positive_ms("connect-timeout-ms", args.connect_timeout_ms)?,
-            request_timeout: positive_ms("request-timeout-ms", args.request_timeout_ms)?,
-            ..ClientConfig::default()
-        };
+        let client = ClientConfig::default()
+            .connect_timeout(positive_ms("connect-timeout-ms", args.connect_timeout_ms)?)
+            .request_timeout(positive_ms("request-timeout-ms", args.request_timeout_ms)?);
         let options = ServiceOptions {
             db_path: Some(args.db),
             payments: payments(&args.faults)?,

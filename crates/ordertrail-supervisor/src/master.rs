@@ -30,6 +30,7 @@ const REAP_WITHIN: Duration = Duration::from_secs(5);
 
 /// What a master needs.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct MasterConfig {
     /// Workers to run at start (at least one).
     pub workers: usize,
@@ -53,6 +54,27 @@ impl MasterConfig {
             ready_timeout: Duration::from_secs(30),
             backoff: Backoff::default(),
         }
+    }
+
+    /// Sets how long workers may drain after SIGTERM before they are killed.
+    #[must_use]
+    pub fn stop_timeout(mut self, timeout: Duration) -> Self {
+        self.stop_timeout = timeout;
+        self
+    }
+
+    /// Sets how long a replacement may take to accept during a rolling restart.
+    #[must_use]
+    pub fn ready_timeout(mut self, timeout: Duration) -> Self {
+        self.ready_timeout = timeout;
+        self
+    }
+
+    /// Sets the restart delays of each worker slot.
+    #[must_use]
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
     }
 }
 

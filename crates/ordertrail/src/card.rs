@@ -1,10 +1,11 @@
 //! Payment card numbers: validation (Luhn), the last four digits, and redaction for logs.
 //!
 //! A card number must never reach a log line. Services only ever log [`last4`]; as a second
-//! line of defence the logging layer passes every string through [`redact`], which masks any
-//! run of 13 to 19 digits (spaces, dashes and `%20` allowed between them) that passes the Luhn
-//! check and is a word of its own (not inside a UUID or a hex string), wherever it came from:
-//! a path, a header, a parser's error message.
+//! line of defence every string of every log output passes through the redaction policy
+//! ([`crate::redact`]), whose default applies [`mask_cards`]: it masks any run of 13 to 19
+//! digits (spaces, dashes and `%20` allowed between them) that passes the Luhn check and is a
+//! word of its own (not inside a UUID or a hex string), wherever it came from: a path, a
+//! header, a parser's error message.
 
 use std::borrow::Cow;
 
@@ -50,7 +51,7 @@ pub fn last4(digits: &str) -> &str {
 }
 
 /// `text` with every card-like number masked as `[card ••••1234]`. Borrows when there is none.
-pub fn redact(text: &str) -> Cow<'_, str> {
+pub fn mask_cards(text: &str) -> Cow<'_, str> {
     if text.bytes().filter(u8::is_ascii_digit).count() < *DIGITS.start() {
         return Cow::Borrowed(text);
     }
@@ -169,7 +170,7 @@ fn in_uuid(bytes: &[u8], start: usize, end: usize) -> bool {
     (end.saturating_sub(LEN)..=start).any(|w| bytes.get(w..w + LEN).is_some_and(is_uuid))
 }
 
-/// Whether `text` holds a card-like number that [`redact`] would mask.
+/// Whether `text` holds a card-like number that [`mask_cards`] would mask.
 pub fn contains_card(text: &str) -> bool {
     next_card(text).is_some()
 }
@@ -196,7 +197,7 @@ mod tests {
     #[test]
     fn redact_masks_cards_anywhere_in_text() {
         let text = "invalid type: integer `4242424242424242`, path /x/4000 0000 0000 0002/y";
-        let out = redact(text);
+        let out = mask_cards(text);
         assert!(!out.contains("4242424242424242"), "{out}");
         assert!(!out.contains("4000 0000 0000 0002"), "{out}");
         assert!(
@@ -208,10 +209,13 @@ mod tests {
     #[test]
     fn redact_masks_cards_in_percent_encoded_paths_and_ids() {
         assert_eq!(
-            redact("/orders/4242%204242%204242%204242"),
+            mask_cards("/orders/4242%204242%204242%204242"),
             "/orders/[card ••••4242]"
         );
-        assert_eq!(redact("order-4242424242424242"), "order-[card ••••4242]");
+        assert_eq!(
+            mask_cards("order-4242424242424242"),
+            "order-[card ••••4242]"
+        );
         assert!(contains_card("4000-0000-0000-0002") && !contains_card("order-42"));
     }
 
@@ -223,7 +227,7 @@ mod tests {
             "01a20ef5-d329-7495-9954-361a3bc9daf6",
             "/orders/01a20ef5-d3a9-749a-9954-424242424249/x",
         ] {
-            assert_eq!(redact(uuid), uuid);
+            assert_eq!(mask_cards(uuid), uuid);
             assert!(!contains_card(uuid));
         }
         assert!(
@@ -239,7 +243,7 @@ mod tests {
             "0193a5b2-7c1e-7d3a-9f00-123456789012",
             "latency 12.5",
         ] {
-            assert_eq!(redact(text), text);
+            assert_eq!(mask_cards(text), text);
         }
     }
 }

@@ -44,10 +44,7 @@ async fn supervise(config: &ServeConfig, workers: usize) -> anyhow::Result<ExitC
         args: std::env::args_os().skip(1).collect(),
     };
     tracing::info!(listen = %config.listen, workers, "master listening; starting workers");
-    let master_config = MasterConfig {
-        stop_timeout: STOP_TIMEOUT,
-        ..MasterConfig::new(workers, command)
-    };
+    let master_config = MasterConfig::new(workers, command).stop_timeout(STOP_TIMEOUT);
     let stopped = Master::new(master_config, listener).run().await?;
     Ok(if stopped.is_clean() {
         ExitCode::SUCCESS

@@ -35,6 +35,6 @@ fn rejected(rejection: &JsonRejection) -> AppError {
     match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge { limit: BODY_LIMIT },
         StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType,
-        _ => AppError::BadRequest(card::redact(&rejection.body_text()).into_owned().into()),
+        _ => AppError::BadRequest(card::mask_cards(&rejection.body_text()).into_owned().into()),
     }
 }

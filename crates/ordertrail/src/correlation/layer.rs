@@ -1,26 +1,4 @@
 //! [`CorrelationLayer`]: the server middleware that gives every request its id.
-//!
-//! # Ordering
-//! Apply it with `Router::layer`, outermost, so that it
-//! - sees the matched route template (`MatchedPath` exists only inside the router),
-//! - wraps the panic catcher: a panic then still becomes a response inside the request's
-//!   scope, carrying its id, and is counted by the completion event,
-//! - wraps the body limit and every extractor, so their rejections carry the id too.
-//!
-//! ```no_run
-//! use axum::{Router, routing::get};
-//! use ordertrail::correlation::{self, CorrelationLayer};
-//! use tower_http::catch_panic::CatchPanicLayer;
-//!
-//! async fn hello() -> String {
-//!     format!("hello from {:?}", correlation::current())
-//! }
-//!
-//! let app: Router = Router::new()
-//!     .route("/hello", get(hello))
-//!     .layer(CatchPanicLayer::new())
-//!     .layer(CorrelationLayer::new().service("gateway"));
-//! ```
 
 use std::future::Future;
 use std::pin::Pin;
@@ -45,8 +23,34 @@ use crate::propagation::{InboundTrace, apply_inbound, traceresponse};
 /// The W3C Trace Context level 2 response header naming the server span.
 const TRACERESPONSE: HeaderName = HeaderName::from_static("traceresponse");
 
-/// Layer that applies [`Correlation`] to a service. See the [module docs](self).
+/// Layer that applies [`Correlation`] to a service: for every request, it accepts the inbound
+/// `x-request-id` when it is safe or makes one, opens the request span, runs the request in
+/// the id's task-local scope, echoes the id and a `traceresponse` on the response, and logs one
+/// completion event.
 ///
+/// # Ordering
+/// Apply it with `Router::layer`, outermost, so that it
+/// - sees the matched route template (`MatchedPath` exists only inside the router),
+/// - wraps the panic catcher: a panic then still becomes a response inside the request's
+///   scope, carrying its id, and is counted by the completion event,
+/// - wraps the body limit and every extractor, so their rejections carry the id too.
+///
+/// ```no_run
+/// use axum::{Router, routing::get};
+/// use ordertrail::correlation::{self, CorrelationLayer};
+/// use tower_http::catch_panic::CatchPanicLayer;
+///
+/// async fn hello() -> String {
+///     format!("hello from {:?}", correlation::current())
+/// }
+///
+/// let app: Router = Router::new()
+///     .route("/hello", get(hello))
+///     .layer(CatchPanicLayer::new())
+///     .layer(CorrelationLayer::new().service("gateway"));
+/// ```
+///
+/// # Hooks
 /// Three hooks, each a trait with a default and a blanket impl for closures:
 /// [`make_request_id`](Self::make_request_id), [`make_span`](Self::make_span) and
 /// [`on_completion`](Self::on_completion).

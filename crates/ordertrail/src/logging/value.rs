@@ -181,9 +181,9 @@ fn display_chain(err: &(dyn std::error::Error + 'static)) -> FieldValue {
     self::text(&text)
 }
 
-/// A string value, with card-like numbers masked (see [`crate::card::redact`]).
+/// A string value, with card-like numbers masked (see [`crate::redact`]).
 fn text(value: &str) -> FieldValue {
-    FieldValue::Str(crate::card::redact(value).into())
+    FieldValue::Str(crate::redact::redact(value).into())
 }
 
 #[cfg(test)]

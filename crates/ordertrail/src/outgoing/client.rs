@@ -18,7 +18,19 @@ pub enum ClientError {
 }
 
 /// Settings of the outgoing client.
+///
+/// ```
+/// use std::time::Duration;
+/// use ordertrail::outgoing::ClientConfig;
+///
+/// let client = ClientConfig::default()
+///     .request_timeout(Duration::from_secs(3))
+///     .build()
+///     .expect("client");
+/// # let _ = client;
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// Longest wait for a TCP connection (default 2 s).
     pub connect_timeout: Duration,
@@ -39,6 +51,27 @@ impl Default for ClientConfig {
 }
 
 impl ClientConfig {
+    /// Sets the longest wait for a TCP connection.
+    #[must_use]
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets the longest wait for a whole call, body included.
+    #[must_use]
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Sets the header the request id travels in.
+    #[must_use]
+    pub fn header(mut self, name: HeaderName) -> Self {
+        self.header = name;
+        self
+    }
+
     /// A client with these timeouts and the [`Propagate`] middleware.
     pub fn build(&self) -> Result<ClientWithMiddleware, ClientError> {
         let client = reqwest::Client::builder()

@@ -2,7 +2,11 @@
 //! Built in code, or from the standard environment variables with
 //! [`TelemetryConfig::from_env`] (feature `env`); nothing else here reads the environment.
 
+use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::redact::Redact;
 use std::time::Duration;
 
 /// How log lines look on stdout. Files always get JSON lines.
@@ -104,7 +108,7 @@ impl Default for BatchSettings {
 /// assert_eq!(config.service, "checkout");
 /// assert_eq!(config.traces_endpoint.as_deref(), Some("http://127.0.0.1:4317"));
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct TelemetryConfig {
     /// The service name: `service` on log lines and `service.name` on the resource.
@@ -140,6 +144,8 @@ pub struct TelemetryConfig {
     pub line_fields: Vec<(String, serde_json::Value)>,
     /// How often export losses are reported as a `WARN` line, while there are new ones.
     pub loss_report_every: Duration,
+    /// The redaction policy to install (default: card numbers; see [`crate::redact`]).
+    pub redact: Option<Arc<dyn Redact>>,
 }
 
 impl TelemetryConfig {
@@ -163,7 +169,16 @@ impl TelemetryConfig {
             batch: BatchSettings::default(),
             loss_report_every: crate::logging::REPORT_EVERY,
             line_fields: Vec::new(),
+            redact: None,
         }
+    }
+
+    /// Installs `policy` as the process's redaction policy when telemetry starts (see
+    /// [`crate::redact`]); every string of every log output passes through it.
+    #[must_use]
+    pub fn redact(mut self, policy: impl Redact) -> Self {
+        self.redact = Some(Arc::new(policy));
+        self
     }
 
     /// Sets `service.namespace` on the resource.
@@ -175,7 +190,11 @@ impl TelemetryConfig {
 
     /// Adds a field at the top level of every JSON line, right after `pid`.
     #[must_use]
-    pub fn line_field(mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+    pub fn line_field(
+        mut self,
+        key: impl Into<String>,
+        value: impl Into<serde_json::Value>,
+    ) -> Self {
         self.line_fields.push((key.into(), value.into()));
         self
     }
@@ -252,6 +271,30 @@ impl TelemetryConfig {
     pub fn loss_report_every(mut self, period: Duration) -> Self {
         self.loss_report_every = period;
         self
+    }
+}
+
+impl fmt::Debug for TelemetryConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TelemetryConfig")
+            .field("service", &self.service)
+            .field("service_version", &self.service_version)
+            .field("service_namespace", &self.service_namespace)
+            .field("log_format", &self.log_format)
+            .field("log_file", &self.log_file)
+            .field("log_filter", &self.log_filter)
+            .field("sdk_disabled", &self.sdk_disabled)
+            .field("traces_endpoint", &self.traces_endpoint)
+            .field("logs_endpoint", &self.logs_endpoint)
+            .field("protocol", &self.protocol)
+            .field("sampler", &self.sampler)
+            .field("resource_attributes", &self.resource_attributes)
+            .field("instance_id", &self.instance_id)
+            .field("batch", &self.batch)
+            .field("line_fields", &self.line_fields)
+            .field("loss_report_every", &self.loss_report_every)
+            .field("redact", &self.redact.is_some())
+            .finish()
     }
 }
 

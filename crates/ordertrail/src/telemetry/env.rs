@@ -44,7 +44,21 @@ pub enum EnvError {
 
 impl TelemetryConfig {
     /// The config of service `name` at `version`, with the standard variables of the process
-    /// environment applied (the table in the [module docs](self)) and `RUST_LOG` as the filter.
+    /// environment applied and `RUST_LOG` as the filter:
+    ///
+    /// | variable | effect |
+    /// |---|---|
+    /// | `OTEL_SDK_DISABLED` | `true`: no spans, no trace ids, no export |
+    /// | `OTEL_EXPORTER_OTLP_ENDPOINT` | base URL for both signals (HTTP appends `/v1/traces`, `/v1/logs`) |
+    /// | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `..._LOGS_ENDPOINT` | per-signal URL, used as given |
+    /// | `OTEL_EXPORTER_OTLP_PROTOCOL` | `grpc` (default) or `http/protobuf` |
+    /// | `OTEL_SERVICE_NAME` | `service.name` (and `service` on log lines) |
+    /// | `OTEL_RESOURCE_ATTRIBUTES` | `key=value,...` added to the resource |
+    /// | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | `always_on`, `always_off`, `traceidratio`, `parentbased_*` |
+    /// | `OTEL_BSP_SCHEDULE_DELAY` | milliseconds between batch exports (default 1000) |
+    /// | `RUST_LOG` | the log filter |
+    ///
+    /// With no endpoint set, nothing is exported.
     ///
     /// ```
     /// use ordertrail::telemetry::TelemetryConfig;
@@ -53,8 +67,8 @@ impl TelemetryConfig {
     /// assert_eq!(config.service_version, env!("CARGO_PKG_VERSION"));
     /// ```
     pub fn from_env(name: impl Into<String>, version: impl Into<String>) -> Result<Self, EnvError> {
-        let config = Self::new(name, version)
-            .log_filter(std::env::var("RUST_LOG").unwrap_or_default());
+        let config =
+            Self::new(name, version).log_filter(std::env::var("RUST_LOG").unwrap_or_default());
         apply_env(config, |name| std::env::var(name).ok())
     }
 }

@@ -63,7 +63,9 @@ impl TelemetryGuard {
     /// [`shutdown`](Self::shutdown) with another budget.
     pub async fn shutdown_within(self, budget: Duration) -> Vec<TelemetryError> {
         let flushing = tokio::task::spawn_blocking(move || self.shutdown_blocking(budget));
-        flushing.await.unwrap_or_else(|err| vec![TelemetryError::Join(err.to_string())])
+        flushing
+            .await
+            .unwrap_or_else(|err| vec![TelemetryError::Join(err.to_string())])
     }
 
     /// Flushes within `budget`, in order: spans, then log records (which may include lines

@@ -79,6 +79,9 @@ pub enum TelemetryError {
         #[source]
         source: OTelSdkError,
     },
+    /// The config carries a redaction policy, but another one was installed before.
+    #[error(transparent)]
+    Redact(#[from] crate::redact::AlreadyInstalled),
     /// The flushing thread panicked or was cancelled.
     #[error("the flush did not finish: {0}")]
     Join(String),
@@ -134,6 +137,9 @@ pub fn layers<S>(config: &TelemetryConfig) -> Result<(Layers<S>, TelemetryGuard)
 where
     S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
 {
+    if let Some(policy) = &config.redact {
+        crate::redact::install(Arc::clone(policy))?;
+    }
     let outputs = LogOutputs::open(config.log_file.as_deref())?;
     let mut layers = log_layers(config, &outputs)?;
     let (spans, logs) = (
@@ -183,7 +189,10 @@ where
     Ok((layers, guard))
 }
 
-fn log_layers<S>(config: &TelemetryConfig, outputs: &LogOutputs) -> Result<Layers<S>, TelemetryError>
+fn log_layers<S>(
+    config: &TelemetryConfig,
+    outputs: &LogOutputs,
+) -> Result<Layers<S>, TelemetryError>
 where
     S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
 {

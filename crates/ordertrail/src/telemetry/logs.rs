@@ -5,15 +5,15 @@ use std::sync::Arc;
 #[cfg(feature = "otlp")]
 use opentelemetry_otlp::{LogExporter, Protocol, WithExportConfig};
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::logs::SdkLoggerProvider;
 #[cfg(feature = "otlp")]
 use opentelemetry_sdk::logs::{BatchConfigBuilder, BatchLogProcessor};
-use opentelemetry_sdk::logs::SdkLoggerProvider;
 
+#[cfg(feature = "otlp")]
+use super::OtlpProtocol;
 use super::counting::ExportCounters;
 #[cfg(feature = "otlp")]
 use super::counting::{BoundedLogs, CountedLogs};
-#[cfg(feature = "otlp")]
-use super::OtlpProtocol;
 use super::{TelemetryConfig, TelemetryError};
 
 /// A provider exporting to the configured logs endpoint; `None` when there is none.
@@ -82,4 +82,3 @@ fn log_exporter(config: &TelemetryConfig, endpoint: &str) -> Result<LogExporter,
         source,
     })
 }
-

@@ -9,11 +9,11 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 
+#[cfg(feature = "otlp")]
+use super::OtlpProtocol;
 use super::counting::ExportCounters;
 #[cfg(feature = "otlp")]
 use super::counting::{BoundedSpans, CountedSpans};
-#[cfg(feature = "otlp")]
-use super::OtlpProtocol;
 use super::{SamplerChoice, TelemetryConfig, TelemetryError};
 
 /// A provider that always makes spans (so logs get trace ids and calls carry `traceparent`),
@@ -96,4 +96,3 @@ fn sampler(choice: SamplerChoice) -> Sampler {
         }
     }
 }
-

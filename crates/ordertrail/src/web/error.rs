@@ -29,7 +29,11 @@ pub struct ErrorBody {
 /// let res = error_response(StatusCode::CONFLICT, "out of stock", "out of stock: sku mug".into());
 /// assert_eq!(res.status(), StatusCode::CONFLICT);
 /// ```
-pub fn error_response(status: StatusCode, message: &str, log_message: Cow<'static, str>) -> Response {
+pub fn error_response(
+    status: StatusCode,
+    message: &str,
+    log_message: Cow<'static, str>,
+) -> Response {
     let body = ErrorBody {
         error: message.to_owned(),
         request_id: correlation::current().map(|id| id.to_string()),

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Adoption check: a fresh crate outside the workspace, depending on crates/ordertrail by path,
+# builds the README's example as its main.rs and runs it as a service author would.
+#
+#   scripts/check-adoption.sh            # the check (.ci/run calls it)
+#   scripts/check-adoption.sh --measure  # also: dependencies and cold release build time of the
+#                                        # same hello on ordertrail and on the usual stack
+#
+# Checks, failing on the first problem:
+# 1. the example's dependency tree holds none of rusqlite, clap, indicatif, hdrhistogram, nix,
+#    nor a tonic server;
+# 2. it builds; run with OTEL_EXPORTER_OTLP_ENDPOINT pointing at `ordertrail collect`, one
+#    request gives a JSON line with top-level request_id, trace_id and span_id;
+# 3. the spans the collector received carry the fresh crate's service.name and service.version.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+die() { printf 'check-adoption: FAIL %s\n' "$*" >&2; exit 1; }
+step() { printf '== %s\n' "$*"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# The README's example: the first ```rust block after the `adoption-example` marker.
+readme_example() {
+  awk '/<!-- adoption-example -->/{on=1} on&&/^```rust/{code=1; next} code&&/^```/{exit} code{print}' README.md |
+    grep -v '^# '
+}
+
+# A fresh crate named hello-adopter, version 3.1.4, with $1 as main.rs and $2 as extra deps.
+fresh_crate() {
+  local dir=$1 main=$2 deps=$3
+  mkdir -p "$dir/src"
+  cp "$main" "$dir/src/main.rs"
+  cat >"$dir/Cargo.toml" <<TOML
+[package]
+name = "hello-adopter"
+version = "3.1.4"
+edition = "2024"
+publish = false
+
+[workspace]
+
+[dependencies]
+$deps
+TOML
+  # The workspace's lock file pins the same versions the workspace was tested with.
+  cp "$ROOT/Cargo.lock" "$dir/Cargo.lock"
+}
+
+ORDERTRAIL_DEPS="ordertrail = { path = \"$ROOT/crates/ordertrail\" }
+axum = \"0.8\"
+tokio = { version = \"1\", features = [\"macros\", \"rt-multi-thread\"] }
+tracing = \"0.1\""
+
+step "the README's example in a fresh crate"
+readme_example >"$WORK/main.rs"
+[ -s "$WORK/main.rs" ] || die "no example after <!-- adoption-example --> in README.md"
+fresh_crate "$WORK/hello" "$WORK/main.rs" "$ORDERTRAIL_DEPS"
+
+step "dependency tree"
+tree=$(cd "$WORK/hello" && cargo tree -e normal --prefix none --format '{p}' | awk '{print $1}' | sort -u)
+for banned in rusqlite clap indicatif hdrhistogram nix; do
+  if grep -qx "$banned" <<<"$tree"; then die "the example pulls in $banned"; fi
+done
+if (cd "$WORK/hello" && cargo tree -e features -i tonic 2>/dev/null | grep -q 'tonic feature "server"'); then
+  die "the example pulls in a tonic server"
+fi
+echo "$(wc -l <<<"$tree") packages, none of rusqlite, clap, indicatif, hdrhistogram, nix, tonic server"
+
+step "build"
+export CARGO_TARGET_DIR=$ROOT/target/adoption
+(cd "$WORK/hello" && cargo build --quiet)
+cargo build --quiet -p ordertrail-factory --bin ordertrail --target-dir "$ROOT/target"
+
+step "run against ordertrail collect"
+otlp=$(free_port)
+app=$(free_port)
+"$ROOT/target/debug/ordertrail" collect --listen "127.0.0.1:$otlp" --out "$WORK/otlp" >"$WORK/collect.log" 2>&1 &
+PIDS+=($!)
+HELLO_ADDR=127.0.0.1:$app OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$otlp OTEL_BSP_SCHEDULE_DELAY=100 \
+  "$CARGO_TARGET_DIR/debug/hello-adopter" >"$WORK/hello.jsonl" 2>"$WORK/hello.err" &
+hello=$!
+PIDS+=("$hello")
+for _ in $(seq 1 100); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$app/hello" -H 'x-request-id: adopter-1' 2>/dev/null && break
+  sleep 0.1
+done
+curl -fsS "http://127.0.0.1:$app/hello" -H 'x-request-id: adopter-2' >/dev/null || die "the example does not answer"
+kill -TERM "$hello"
+wait "$hello" || true
+for _ in $(seq 1 50); do [ -s "$WORK/otlp/traces.jsonl" ] && break; sleep 0.1; done
+
+python3 - "$WORK/hello.jsonl" "$WORK/otlp/traces.jsonl" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+done = [l for l in lines if l.get("message") == "request completed" and l.get("request_id") == "adopter-2"]
+assert done, f"no completion line for adopter-2 in {len(lines)} lines"
+for key in ("request_id", "trace_id", "span_id"):
+    assert all(key in l for l in done), f"{key} missing at top level: {done[0]}"
+resources = []
+for line in open(sys.argv[2]):
+    for rs in json.loads(line).get("resourceSpans", []):
+        attrs = {a["key"]: a["value"].get("stringValue") for a in rs["resource"]["attributes"]}
+        resources.append(attrs)
+assert resources, "no spans reached the collector"
+for attrs in resources:
+    assert attrs.get("service.name") == "hello", attrs
+    assert attrs.get("service.version") == "3.1.4", attrs
+print(f"{len(done)} completion line(s) with request_id, trace_id, span_id; "
+      f"{len(resources)} span batch(es) from service hello 3.1.4")
+PY
+
+[ "${1:-}" = --measure ] || { echo "check-adoption: ok"; exit 0; }
+
+step "measure: the same hello on the usual stack"
+fresh_crate "$WORK/usual" "$ROOT/scripts/adoption/usual.rs" "$(cat "$ROOT/scripts/adoption/usual-deps.toml")"
+for crate in hello usual; do
+  count=$(cd "$WORK/$crate" && cargo tree -e normal --prefix none --format '{p}' | awk '{print $1" "$2}' | sort -u | wc -l)
+  rm -rf "$WORK/target-$crate"
+  start=$(date +%s.%N)
+  (cd "$WORK/$crate" && CARGO_TARGET_DIR=$WORK/target-$crate cargo build --release --quiet)
+  end=$(date +%s.%N)
+  printf '%-6s %4d packages  cold release build %6.1f s  main.rs %d lines\n' "$crate" "$count" \
+    "$(echo "$end - $start" | bc)" "$(grep -cv '^\s*\(//.*\)\?$' "$WORK/$crate/src/main.rs")"
+done
