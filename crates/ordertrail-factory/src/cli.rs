@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use ordertrail::propagation::InboundTrace;
-use ordertrail_factory::services::ServiceName;
 use ordertrail::telemetry::LogFormat;
+use ordertrail_factory::services::ServiceName;
 
 use crate::config::env;
 
@@ -49,8 +49,9 @@ pub(crate) struct CollectArgs {
     /// Address to receive OTLP on (gRPC and HTTP share it).
     #[arg(long, default_value = "127.0.0.1:4317")]
     pub(crate) listen: SocketAddr,
-    /// Directory for traces.jsonl and otlp-logs.jsonl.
-    #[arg(long, default_value = "logs")]
+    /// Directory for traces.jsonl and otlp-logs.jsonl (what `ordertrail up` uses, and
+    /// `follow` reads).
+    #[arg(long, default_value = "logs/otlp")]
     pub(crate) out: PathBuf,
 }
 
@@ -126,7 +127,7 @@ pub(crate) struct FaultArgs {
 
 #[derive(Debug, Clone, Args)]
 pub(crate) struct UpArgs {
-    /// Directory for <service>.jsonl log files.
+    /// Directory for <service>.jsonl log files (and the collector's files, in its otlp/).
     #[arg(long, env = env::LOG_DIR, default_value = "logs")]
     pub(crate) log_dir: PathBuf,
     /// Directory for the orders database.
@@ -135,9 +136,12 @@ pub(crate) struct UpArgs {
     /// Host the services listen on.
     #[arg(long, default_value = "127.0.0.1")]
     pub(crate) host: std::net::IpAddr,
-    /// Port of the embedded OTLP collector (traces and logs go to <log-dir>/traces.jsonl and
-    /// <log-dir>/otlp-logs.jsonl). Ignored when OTEL_EXPORTER_OTLP_ENDPOINT points elsewhere.
-    #[arg(long, default_value_t = 4317)]
+    /// The gateway's port; orders, inventory and payments take the next three.
+    #[arg(long, env = env::BASE_PORT, default_value_t = 8080, value_parser = clap::value_parser!(u16).range(1..=65532))]
+    pub(crate) base_port: u16,
+    /// Port of the embedded OTLP collector (traces and logs go to <log-dir>/otlp/traces.jsonl
+    /// and <log-dir>/otlp/otlp-logs.jsonl). Ignored when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+    #[arg(long, env = env::OTLP_PORT, default_value_t = 4317)]
     pub(crate) otlp_port: u16,
     /// Run gateway, orders and payments as a master with this many workers each (inventory
     /// keeps its stock in memory, so it stays one process).

@@ -4,9 +4,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use ordertrail::outgoing::ClientConfig;
+use ordertrail::telemetry::TelemetryConfig;
 use ordertrail_factory::services::payments::PaymentsState;
 use ordertrail_factory::services::{Endpoints, NAMESPACE, ServiceName, ServiceOptions};
-use ordertrail::telemetry::TelemetryConfig;
 
 use crate::cli::{FaultArgs, LogArgs, ServeArgs};
 
@@ -26,6 +26,8 @@ pub(crate) mod env {
     pub(crate) const LOG_FORMAT: &str = "ORDERTRAIL_LOG_FORMAT";
     pub(crate) const LOG_FILE: &str = "ORDERTRAIL_LOG_FILE";
     pub(crate) const LOG_DIR: &str = "ORDERTRAIL_LOG_DIR";
+    pub(crate) const BASE_PORT: &str = "ORDERTRAIL_BASE_PORT";
+    pub(crate) const OTLP_PORT: &str = "ORDERTRAIL_OTLP_PORT";
     pub(crate) const JAEGER_URL: &str = "ORDERTRAIL_JAEGER_URL";
     pub(crate) const LOKI_URL: &str = "ORDERTRAIL_LOKI_URL";
     pub(crate) const INBOUND_TRACE: &str = "ORDERTRAIL_INBOUND_TRACE";
@@ -211,7 +213,7 @@ fn env_number<T: std::str::FromStr>(
         .ok_or(ConfigError::WorkerEnv { name, value })
 }
 
-fn http_url(flag: &'static str, value: String) -> Result<String, ConfigError> {
+pub(crate) fn http_url(flag: &'static str, value: String) -> Result<String, ConfigError> {
     match reqwest::Url::parse(&value) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(value),
         _ => Err(ConfigError::Url { flag, value }),

@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use ordertrail_collector::{Collector, CollectorConfig, LOGS_FILE, TRACES_FILE};
 use ordertrail::web::shutdown_signal;
+use ordertrail_collector::{Collector, CollectorConfig, LOGS_FILE, TRACES_FILE};
 use tokio::net::TcpListener;
 
 use crate::cli::CollectArgs;

@@ -18,3 +18,21 @@ pub(crate) mod order;
 pub(crate) mod serve;
 pub(crate) mod up;
 pub(crate) mod worker;
+
+/// How the user ran this binary (`ordertrail`, `target/release/ordertrail`…), for the
+/// commands it suggests: they then run as printed, installed or not.
+pub(crate) fn invocation() -> String {
+    let program = std::env::args_os()
+        .next()
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let safe = !program.is_empty()
+        && program
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+".contains(&b));
+    if safe {
+        program
+    } else {
+        "ordertrail".to_owned()
+    }
+}

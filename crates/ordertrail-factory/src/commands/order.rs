@@ -3,11 +3,27 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use ordertrail::correlation::DEFAULT_HEADER;
-use ordertrail_factory::services::api::{Order, PlaceOrder};
+use ordertrail::correlation::{DEFAULT_HEADER, RequestId};
 use ordertrail::web::ErrorBody;
+use ordertrail_factory::services::api::{Order, PlaceOrder};
 
 use crate::cli::OrderArgs;
+use crate::config::http_url;
+
+/// Why the gateway answered with another id than `sent`, when it did.
+fn replaced(sent: &str, answered: &str) -> Option<String> {
+    if sent == answered {
+        return None;
+    }
+    let why = match RequestId::parse(sent.as_bytes()) {
+        Err(reason) => reason.to_string(),
+        Ok(_) => "the gateway did not keep it".to_owned(),
+    };
+    Some(format!(
+        "the gateway refused the request id {sent:?} ({why}) and made {answered}; ids are 1-128 \
+         bytes of letters, digits and -._:@/+="
+    ))
+}
 
 pub(crate) fn run(args: &OrderArgs) -> anyhow::Result<ExitCode> {
     tokio::runtime::Builder::new_current_thread()
@@ -18,7 +34,8 @@ pub(crate) fn run(args: &OrderArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn place(args: &OrderArgs) -> anyhow::Result<ExitCode> {
-    let url = format!("{}/orders", args.gateway.trim_end_matches('/'));
+    let gateway = http_url("gateway", args.gateway.clone())?;
+    let url = format!("{}/orders", gateway.trim_end_matches('/'));
     let body = PlaceOrder {
         sku: args.sku.clone(),
         quantity: args.quantity,
@@ -52,11 +69,36 @@ async fn place(args: &OrderArgs) -> anyhow::Result<ExitCode> {
         println!("failed   {status}: {error}");
     }
     println!("request  {request_id}");
-    println!("find it: grep {request_id} logs/*.jsonl");
-    println!("follow:  ordertrail follow {request_id}");
+    if let Some(note) = args
+        .request_id
+        .as_deref()
+        .and_then(|sent| replaced(sent, &request_id))
+    {
+        println!("note     {note}");
+    }
+    println!("find it: grep -h {request_id} logs/*.jsonl");
+    println!("follow:  {} follow {request_id}", super::invocation());
     Ok(if status.is_success() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kept_id_needs_no_note() {
+        assert_eq!(replaced("my-order-1", "my-order-1"), None);
+    }
+
+    #[test]
+    fn a_refused_id_is_named_with_the_reason_and_the_new_one() {
+        let note = replaced("my_order#1", "0193-new").expect("a note");
+        assert!(note.contains("\"my_order#1\""), "{note}");
+        assert!(note.contains("0193-new"), "{note}");
+        assert!(note.contains("outside the safe set at offset 8"), "{note}");
+    }
 }

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use ordertrail_factory::services::build_router;
 use ordertrail::telemetry::{self, TelemetryError, TelemetryGuard};
 use ordertrail::web::{serve, shutdown_signal};
+use ordertrail_factory::services::build_router;
 use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;

@@ -18,9 +18,10 @@ use anyhow::{Context, bail};
 use futures_util::future::select_all;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use ordertrail_collector::Collector;
-use ordertrail_factory::services::ServiceName;
 use ordertrail::web::shutdown_signal;
+use ordertrail_collector::Collector;
+use ordertrail_factory::journey::OTLP_DIR;
+use ordertrail_factory::services::{DEFAULT_BASE_PORT, ServiceName};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 
@@ -47,15 +48,20 @@ pub(crate) fn run(args: &UpArgs) -> anyhow::Result<ExitCode> {
 
 /// A busy port is reported before anything starts.
 fn check_ports_free(args: &UpArgs) -> anyhow::Result<()> {
-    let services = ServiceName::ALL.map(|name| (name.as_str(), name.default_port()));
-    let collector = external_otlp()
-        .is_none()
-        .then_some(("the OTLP collector", args.otlp_port));
-    for (what, port) in services.into_iter().chain(collector) {
+    let services =
+        ServiceName::ALL.map(|name| (name.as_str(), name.port(args.base_port), "--base-port"));
+    let collector =
+        external_otlp()
+            .is_none()
+            .then_some(("the OTLP collector", args.otlp_port, "--otlp-port"));
+    for (what, port, flag) in services.into_iter().chain(collector) {
         if let Err(err) = std::net::TcpListener::bind(SocketAddr::new(args.host, port)) {
             bail!(
-                "port {port} for {what} is not free on {}: {err} (is another `ordertrail up` running?)",
-                args.host
+                "port {port} for {what} is not free on {}: {err}. Is another `ordertrail up` \
+                 running? Stop it, or move this one with {flag} (e.g. `{} up --base-port 9080 \
+                 --otlp-port 5317`).",
+                args.host,
+                super::invocation()
             );
         }
     }
@@ -86,7 +92,7 @@ async fn supervise(args: &UpArgs) -> anyhow::Result<ExitCode> {
         services.push(start(name, args, &otlp)?);
     }
     let code = tokio::select! {
-        ready = wait_ready(args.host) => match ready {
+        ready = wait_ready(args.host, args.base_port) => match ready {
             Ok(()) => {
                 banner(args);
                 watch(&mut services).await
@@ -110,7 +116,7 @@ async fn supervise(args: &UpArgs) -> anyhow::Result<ExitCode> {
 async fn start_collector(args: &UpArgs) -> anyhow::Result<Collector> {
     let collect = CollectArgs {
         listen: SocketAddr::new(args.host, args.otlp_port),
-        out: args.log_dir.clone(),
+        out: args.log_dir.join(OTLP_DIR),
     };
     super::collect::start(&collect).await
 }
@@ -128,14 +134,14 @@ async fn watch(services: &mut [Service]) -> ExitCode {
 
 fn start(name: ServiceName, args: &UpArgs, otlp: &str) -> anyhow::Result<Service> {
     let exe = std::env::current_exe().context("cannot find the ordertrail binary")?;
-    let url = |peer: ServiceName| format!("http://{}:{}", args.host, peer.default_port());
+    let url = |peer: ServiceName| format!("http://{}:{}", args.host, peer.port(args.base_port));
     let log_file = args.log_dir.join(format!("{name}.jsonl"));
     let mut command = Command::new(exe);
     command
         .arg("serve")
         .arg(name.as_str())
         .arg("--listen")
-        .arg(SocketAddr::new(args.host, name.default_port()).to_string())
+        .arg(SocketAddr::new(args.host, name.port(args.base_port)).to_string())
         .args(["--log-format", "pretty"])
         .arg("--log-file")
         .arg(&log_file)
@@ -200,13 +206,13 @@ fn prefix(name: ServiceName) -> String {
     format!("\x1b[{colour}m{label}\x1b[0m")
 }
 
-async fn wait_ready(host: IpAddr) -> anyhow::Result<()> {
+async fn wait_ready(host: IpAddr, base_port: u16) -> anyhow::Result<()> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(1))
         .build()?;
     let deadline = tokio::time::Instant::now() + READY_WITHIN;
     for name in ServiceName::ALL {
-        let url = format!("http://{host}:{}/healthz", name.default_port());
+        let url = format!("http://{host}:{}/healthz", name.port(base_port));
         loop {
             if matches!(client.get(&url).send().await, Ok(res) if res.status().is_success()) {
                 break;
@@ -221,20 +227,25 @@ async fn wait_ready(host: IpAddr) -> anyhow::Result<()> {
 }
 
 fn banner(args: &UpArgs) {
-    let gateway = format!(
-        "http://{}:{}",
-        args.host,
-        ServiceName::Gateway.default_port()
-    );
+    let gateway = format!("http://{}:{}", args.host, args.base_port);
     let logs = args.log_dir.display();
+    let me = super::invocation();
+    let order = if args.base_port == DEFAULT_BASE_PORT {
+        format!("{me} order")
+    } else {
+        format!("{me} order --gateway {gateway}")
+    };
     println!("ordertrail: all four services are up; the gateway is {gateway}");
+    println!("ordertrail: in another terminal, place an order with `{order}`,");
     println!(
-        "ordertrail: place an order with `ordertrail order` (or `cargo run --release -- order`),"
+        "ordertrail: then `{me} follow <request-id>` or `grep -h <request-id> {logs}/*.jsonl`. Ctrl-C stops everything."
     );
-    println!("ordertrail: then `grep <request-id> {logs}/*.jsonl`. Ctrl-C stops everything.");
     if external_otlp().is_none() {
+        let otlp = args.log_dir.join(OTLP_DIR);
         println!(
-            "ordertrail: spans and OTLP log records: {logs}/traces.jsonl, {logs}/otlp-logs.jsonl"
+            "ordertrail: spans and OTLP log records: {}/traces.jsonl, {}/otlp-logs.jsonl",
+            otlp.display(),
+            otlp.display()
         );
     }
 }

@@ -7,9 +7,9 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
+use ordertrail::web::shutdown_signal;
 use ordertrail_factory::services::build_router;
 use ordertrail_supervisor::{BOOT_FAILED, Inherited, follow_master, serve_worker};
-use ordertrail::web::shutdown_signal;
 use tokio::sync::oneshot;
 
 use super::serve::{DRAIN_WITHIN, drain_deadline, flush, start_telemetry};

@@ -1,11 +1,12 @@
 //! [`LocalFiles`]: the files `ordertrail up` writes, read without any server.
 //!
-//! - `traces.jsonl`: the embedded collector's OTLP/JSON spans. A first pass finds the traces
+//! - `otlp/traces.jsonl`: the embedded collector's OTLP/JSON spans (in the directory itself
+//!   when there is no `otlp/`, as `ordertrail collect --out DIR` writes them). A first pass finds the traces
 //!   whose server spans carry the request id; a second takes every span of those traces, since
 //!   only server spans carry `request.id`.
 //! - `<service>.jsonl`: each service's JSON log lines; a line is taken when its `request_id` is
 //!   the id, or its `trace_id` one of those traces.
-//! - `otlp-logs.jsonl`: the same log events as OTLP records, read only when no service file has
+//! - `otlp/otlp-logs.jsonl`: the same log events as OTLP records, read only when no service file has
 //!   a line for the id (a run whose JSON lines went to stdout only).
 //!
 //! Files are read line by line, and only lines containing the id (or a trace id) as text are
@@ -26,6 +27,9 @@ use super::otlp;
 const TRACES_FILE: &str = ordertrail_collector::TRACES_FILE;
 /// The collector's log file.
 const LOGS_FILE: &str = ordertrail_collector::LOGS_FILE;
+/// Where `ordertrail up` has its collector write, under the log directory: apart from the
+/// services' lines, so `grep <id> logs/*.jsonl` finds only those.
+pub const OTLP_DIR: &str = "otlp";
 
 /// Reading the local files failed.
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +71,7 @@ impl LocalFiles {
 
     /// Every span of every trace whose spans carry `request_id`.
     pub fn spans(&self, request_id: &str) -> Result<Vec<SpanRecord>, LocalError> {
-        let path = self.existing_dir()?.join(TRACES_FILE);
+        let path = self.otlp_file(TRACES_FILE)?;
         if !path.exists() {
             return Ok(Vec::new());
         }
@@ -101,11 +105,24 @@ impl LocalFiles {
             logs.extend(read_matching(&path, &needles, parse_json_line)?);
         }
         logs.retain(wanted);
-        if logs.is_empty() && dir.join(LOGS_FILE).exists() {
-            logs = read_matching(&dir.join(LOGS_FILE), &needles, otlp::parse_logs)?;
+        let otlp_logs = self.otlp_file(LOGS_FILE)?;
+        if logs.is_empty() && otlp_logs.exists() {
+            logs = read_matching(&otlp_logs, &needles, otlp::parse_logs)?;
             logs.retain(wanted);
         }
         Ok(logs)
+    }
+
+    /// The collector's `file`: in `otlp/` when that exists, else in the directory itself.
+    fn otlp_file(&self, file: &str) -> Result<PathBuf, LocalError> {
+        let dir = self.existing_dir()?;
+        let nested = dir.join(OTLP_DIR);
+        Ok(if nested.is_dir() {
+            nested
+        } else {
+            dir.to_owned()
+        }
+        .join(file))
     }
 
     fn existing_dir(&self) -> Result<&Path, LocalError> {

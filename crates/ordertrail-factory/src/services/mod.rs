@@ -36,6 +36,9 @@ use std::fmt;
 /// The `service.namespace` of every factory service (Grafana and Loki find them all by it).
 pub const NAMESPACE: &str = "ordertrail";
 
+/// The gateway's port; the others follow it (8081, 8082, 8083).
+pub const DEFAULT_BASE_PORT: u16 = 8080;
+
 /// One of the four services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum ServiceName {
@@ -65,12 +68,18 @@ impl ServiceName {
 
     /// The port it listens on by default.
     pub const fn default_port(self) -> u16 {
-        match self {
-            Self::Gateway => 8080,
-            Self::Orders => 8081,
-            Self::Inventory => 8082,
-            Self::Payments => 8083,
-        }
+        self.port(DEFAULT_BASE_PORT)
+    }
+
+    /// Its port when the four take consecutive ports from `base` (gateway first).
+    pub const fn port(self, base: u16) -> u16 {
+        let offset = match self {
+            Self::Gateway => 0,
+            Self::Orders => 1,
+            Self::Inventory => 2,
+            Self::Payments => 3,
+        };
+        base.saturating_add(offset)
     }
 }
 
