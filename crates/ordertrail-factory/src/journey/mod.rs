@@ -41,7 +41,7 @@ mod window;
 
 pub use jaeger::{Jaeger, JaegerError, TRACES_PATH};
 pub use json::to_json;
-pub use local::{LocalError, LocalFiles, parse_json_line};
+pub use local::{LocalError, LocalFiles, OTLP_DIR, parse_json_line};
 pub use loki::{Loki, LokiError, QUERY_RANGE_PATH, parse_answer};
 pub use model::{Evidence, LogRecord, REQUEST_ID_ATTRIBUTE, SpanKind, SpanRecord, SpanStatus};
 pub use otlp::{parse_logs, parse_traces};
