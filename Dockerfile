@@ -1,11 +1,11 @@
 # syntax=docker/dockerfile:1
 # One image for the four services, the load generator and the healthcheck probe: the `ordertrail`
-# binary that `cargo build --release --locked` builds (default features, the committed Cargo.lock).
+# binary (crates/ordertrail-factory) that `cargo build --release --locked --bin ordertrail` builds
+# in the workspace (default features, the committed Cargo.lock).
 #
 # Followed: LukeMathWalker/cargo-chef README.md ("How to use": planner -> cook -> build, cook and
 # build in the same WORKDIR so the cached dependencies are reused), runtime on distroless
-# (gcr.io/distroless/cc-debian13:nonroot: glibc + libgcc, no shell, uid 65532), see
-# ../shared/reference/stack.md. The builder is Debian trixie too, so the binary's glibc matches the
+# (gcr.io/distroless/cc-debian13:nonroot: glibc + libgcc, no shell, uid 65532). The builder is Debian trixie too, so the binary's glibc matches the
 # runtime's.
 #
 #   docker build -t ordertrail:local .

@@ -149,7 +149,7 @@ def check_compose(compose: dict, facts: dict) -> None:
             check_ordertrail_service(name, svc, services, facts)
 
 
-# What each image can run as a healthcheck (../shared/reference/stack.md): None = nothing.
+# What each image can run as a healthcheck (from each image's Dockerfile): None = nothing.
 PROBES = {
     "otel/opentelemetry-collector-contrib": None,  # FROM scratch
     "grafana/loki": "/usr/bin/loki",  # distroless: its own -health flag
