@@ -18,7 +18,7 @@
 //!       "children": [ /* spans, the same shape */ ]
 //!     }]
 //!   }],
-//!   "unplaced_logs": [ /* logs, the same shape, offset_ms against the first trace */ ]
+//!   "unplaced_logs": [ /* logs, the same shape, offset_ms from the first trace or line */ ]
 //! }
 //! ```
 //! `traces` are oldest first (a retry with the same id is a second trace); `spans` holds the
@@ -37,7 +37,7 @@ use super::tree::{Journey, SpanNode, TraceTree};
 
 /// The document described in the module docs, keys in the order shown there.
 pub fn to_json(journey: &Journey) -> String {
-    let origin = journey.traces.first().map_or(0, |t| t.start_unix_nano);
+    let origin = journey.log_origin();
     let document = JourneyDoc {
         request_id: &journey.request_id,
         traces: journey.traces.iter().map(TraceDoc::new).collect(),

@@ -24,28 +24,36 @@
 //! - `jaeger`: [`Jaeger`], spans from Jaeger's HTTP API v3.
 //! - `loki`: [`Loki`], log lines from Loki's `query_range`.
 //! - `sources`: [`Sources`], which source answers what; [`SourceError`].
-//! - `render`: [`render`], the waterfall as text.
+//! - `layout`: [`Bars`], and the waterfall's columns fitted to a width.
+//! - `log_lines`: log lines as text, under their span or apart with their service.
+//! - `render`: [`render`] and [`RenderOptions`], the waterfall as text.
+//! - `settle`: [`Settled`], whether a journey's spans have all arrived.
 //! - `json`: [`to_json`], the journey as one JSON document, and its shape.
 
 mod fetch;
 mod jaeger;
 mod json;
+mod layout;
 mod local;
+mod log_lines;
 mod loki;
 mod model;
 mod otlp;
 mod render;
+mod settle;
 mod sources;
 mod tree;
 mod window;
 
 pub use jaeger::{Jaeger, JaegerError, TRACES_PATH};
 pub use json::to_json;
+pub use layout::Bars;
 pub use local::{LocalError, LocalFiles, OTLP_DIR, parse_json_line};
 pub use loki::{Loki, LokiError, QUERY_RANGE_PATH, parse_answer};
 pub use model::{Evidence, LogRecord, REQUEST_ID_ATTRIBUTE, SpanKind, SpanRecord, SpanStatus};
 pub use otlp::{parse_logs, parse_traces};
-pub use render::{RenderOptions, render};
+pub use render::{DEFAULT_WIDTH, RenderOptions, render};
+pub use settle::Settled;
 pub use sources::{SourceError, Sources};
 pub use tree::{Journey, SpanNode, TraceTree};
 pub use window::TimeWindow;

@@ -3,66 +3,97 @@
 //! the log lines written in each span right under it.
 //!
 //! ```text
-//! ! SERVICE    OPERATION              STATUS    START   DURATION  |0 ──────────── 9.80ms|
-//!   gateway    POST /orders              201   +0.00ms    8.10ms  |█████████████████     |
-//!   gateway      place_order               -   +0.10ms    7.90ms  |█████████████████     |
+//! request r-1  order 0193…
+//! trace 4bf92f3577b34da6a3ce929d0e0e4736  2026-11-24T19:14:43.548Z
+//! 5 spans  9.80ms  gateway > payments
+//!   SERVICE    OPERATION            STATUS     START  DURATION  |0 ──────────── 9.80ms|
+//!   gateway    POST /orders            201   +0.00ms    8.10ms  |█████████████████     |
+//!   gateway      place_order             -   +0.10ms    7.90ms  |█████████████████     |
 //!                  +0.35ms INFO  order placed  status=confirmed
-//! ! payments   POST /charges/{id}        402   +3.10ms    0.60ms  |       █              |
+//! ! payments   POST /charges/{id}      402   +3.10ms    0.60ms  |       █              |
 //! ```
-//! Spans with an error status or a non-2xx answer carry a `!` in the first column and, with
-//! colour on, are red. A span that ends after the first root span (work after the response,
-//! like orders' dispatch) says so.
+//! Every line fits [`RenderOptions::width`]: the bar and the operation column share what the
+//! other columns leave, and what is still too long is cut with `…`. Spans with an error status
+//! or a non-2xx answer carry a `!` in the first column and, with colour on, are red. A span that
+//! ends after the first root span (work after the response, like orders' dispatch) says so.
+//!
+//! Log lines outside any span carry their service, and their offsets count from the first
+//! trace's start or, when no span was found, from the first line.
 
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
-use serde_json::Value;
-
-use super::model::{LogRecord, SpanKind, SpanRecord};
+use super::layout::{Bars, Columns, Output, axis, bar, cut};
+use super::log_lines::{LogStyle, write_unplaced};
+use super::model::{SpanKind, SpanRecord};
 use super::tree::{Journey, SpanNode, TraceTree};
 
-/// Width of the duration bar, in characters.
-const BAR: usize = 28;
-/// Widest operation column.
-const MAX_OPERATION: usize = 52;
-/// Log fields already shown by the span they are under, or by the trace's header.
-const SPAN_FIELDS: [&str; 5] = ["method", "route", "path", "service", "order_id"];
-/// Longest log line, in characters, before it is cut.
-const MAX_LOG_LINE: usize = 160;
+/// The width when none is given: what most terminals have at least.
+pub const DEFAULT_WIDTH: usize = 100;
 
-/// How to draw.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// How to draw: build with [`RenderOptions::default`] and the setters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RenderOptions {
     /// ANSI colours (a terminal); otherwise markers only.
     pub colour: bool,
+    /// No line is wider than this many characters.
+    pub width: usize,
+    /// How bars are drawn.
+    pub bars: Bars,
+}
+
+impl Default for RenderOptions {
+    /// No colour, [`DEFAULT_WIDTH`] columns, ASCII bars: what suits a file or a pipe.
+    fn default() -> Self {
+        Self {
+            colour: false,
+            width: DEFAULT_WIDTH,
+            bars: Bars::Ascii,
+        }
+    }
+}
+
+impl RenderOptions {
+    /// Turns ANSI colours on or off.
+    #[must_use]
+    pub const fn colour(mut self, colour: bool) -> Self {
+        self.colour = colour;
+        self
+    }
+
+    /// Fits every line into `width` characters.
+    #[must_use]
+    pub const fn width(mut self, width: usize) -> Self {
+        self.width = width;
+        self
+    }
+
+    /// Draws bars with `bars`.
+    #[must_use]
+    pub const fn bars(mut self, bars: Bars) -> Self {
+        self.bars = bars;
+        self
+    }
 }
 
 /// The whole journey as text, one block per trace, oldest first.
 pub fn render(journey: &Journey, options: RenderOptions) -> String {
-    let mut out = String::new();
+    let mut out = Output::new(options);
     let count = journey.traces.len();
     for (n, trace) in journey.traces.iter().enumerate() {
         if count > 1 {
-            let _ = writeln!(out, "attempt {} of {count} (same request id)", n + 1);
+            out.line(&format!("attempt {} of {count} (same request id)", n + 1));
         }
         Waterfall::new(trace, options).write(&journey.request_id, &mut out);
-        out.push('\n');
+        out.text.push('\n');
     }
     if journey.traces.is_empty() {
-        let _ = writeln!(
-            out,
-            "request {}: no spans found, only log lines",
-            journey.request_id
-        );
+        let id = &journey.request_id;
+        out.line(&format!("request {id}: no spans found, only log lines"));
     }
-    if !journey.unplaced_logs.is_empty() {
-        out.push_str("log lines outside any span found:\n");
-        let origin = journey.traces.first().map_or(0, |t| t.start_unix_nano);
-        for log in &journey.unplaced_logs {
-            out.push_str(&log_line(log, origin, "  ", options));
-        }
-    }
-    out
+    write_unplaced(journey, &mut out);
+    out.text
 }
 
 /// One row: a span, its depth, and whether it is the first of its branch to end after the
@@ -90,7 +121,7 @@ struct Waterfall<'a> {
     trace: &'a TraceTree,
     options: RenderOptions,
     rows: Vec<Row<'a>>,
-    operation_width: usize,
+    columns: Columns,
 }
 
 impl<'a> Waterfall<'a> {
@@ -100,11 +131,13 @@ impl<'a> Waterfall<'a> {
         for root in &trace.roots {
             collect_rows(root, 0, response_end, false, &mut rows);
         }
-        let widest = rows.iter().map(|r| r.label().chars().count()).max();
+        let widest = |f: &dyn Fn(&Row<'_>) -> usize| rows.iter().map(f).max().unwrap_or(0);
+        let service = widest(&|r| r.node.span.service.chars().count());
+        let label = widest(&|r| r.label().chars().count());
         Self {
             trace,
             options,
-            operation_width: widest.unwrap_or(0).clamp("OPERATION".len(), MAX_OPERATION),
+            columns: Columns::fit(options.width, service, label),
             rows,
         }
     }
@@ -117,70 +150,80 @@ impl<'a> Waterfall<'a> {
         .max(1)
     }
 
-    fn write(&self, request_id: &str, out: &mut String) {
-        let spans = self.rows.len();
+    fn write(&self, request_id: &str, out: &mut Output) {
         let services = self.trace.services().join(" > ");
         let order = order_id(self.trace).map_or_else(String::new, |id| format!("  order {id}"));
-        let _ = writeln!(out, "request {request_id}{order}");
-        let _ = writeln!(
-            out,
-            "trace {}  {}  {}  {spans} spans  {services}",
-            self.trace.trace_id,
-            timestamp(self.trace.start_unix_nano),
-            millis(self.total()),
-        );
-        let axis = format!(
-            "0 {:─^w$} {}",
-            "",
-            millis(self.total()),
-            w = BAR.saturating_sub(12)
-        );
-        let _ = writeln!(
-            out,
-            "  {:<10} {:<ow$} {:>6} {:>9} {:>9}  |{axis:<BAR$}|",
-            "SERVICE",
-            "OPERATION",
-            "STATUS",
-            "START",
-            "DURATION",
-            ow = self.operation_width,
-        );
+        out.line(&format!("request {request_id}{order}"));
+        let start = timestamp(self.trace.start_unix_nano);
+        out.line(&format!("trace {}  {start}", self.trace.trace_id));
+        let total = millis(self.total());
+        out.line(&format!("{} spans  {total}  {services}", self.rows.len()));
+        out.line(&self.header());
         for row in &self.rows {
-            out.push_str(&self.row(row));
-            let indent = " ".repeat(13 + row.depth * 2 + 2);
+            self.row(row, out);
+            let style = LogStyle {
+                indent: " ".repeat(2 + self.columns.service + 1 + row.depth * 2 + 2),
+                origin: self.trace.start_unix_nano,
+                service: None,
+            };
             for log in &row.node.logs {
-                out.push_str(&log_line(
-                    log,
-                    self.trace.start_unix_nano,
-                    &indent,
-                    self.options,
-                ));
+                style.write(log, out);
             }
         }
     }
 
-    fn row(&self, row: &Row<'_>) -> String {
+    fn header(&self) -> String {
+        let Columns {
+            service,
+            operation,
+            bar,
+        } = self.columns;
+        let mut line = format!(
+            "  {:<service$} {:<operation$} {:>6} {:>9} {:>9}",
+            "SERVICE", "OPERATION", "STATUS", "START", "DURATION"
+        );
+        if bar > 0 {
+            let axis = axis(&millis(self.total()), bar, self.options.bars);
+            let _ = write!(line, "  |{axis:<bar$}|");
+        }
+        line
+    }
+
+    fn row(&self, row: &Row<'_>, out: &mut Output) {
         let span = &row.node.span;
+        let Columns {
+            service,
+            operation,
+            bar: width,
+        } = self.columns;
         let offset = span
             .start_unix_nano
             .saturating_sub(self.trace.start_unix_nano);
-        let line = format!(
-            "{} {:<10} {:<ow$} {:>6} {:>9} {:>9}  |{}|",
+        let mut line = format!(
+            "{} {:<service$} {:<operation$} {:>6} {:>9} {:>9}",
             if span.is_flagged() { '!' } else { ' ' },
-            span.service,
-            cut(&row.label(), self.operation_width),
+            cut(&span.service, service),
+            cut(&row.label(), operation),
             status(span),
             format!("+{}", millis(offset)),
             millis(span.duration_nanos()),
-            bar(offset, span.duration_nanos(), self.total()),
-            ow = self.operation_width,
         );
+        if width > 0 {
+            let drawn = bar(
+                offset,
+                span.duration_nanos(),
+                self.total(),
+                width,
+                self.options.bars,
+            );
+            let _ = write!(line, "  |{drawn}|");
+        }
         let colour = if span.is_flagged() {
             Some("1;31")
         } else {
             service_colour(&span.service)
         };
-        format!("{}\n", paint(&line, colour, self.options))
+        out.painted(&line, colour);
     }
 }
 
@@ -220,51 +263,6 @@ fn status(span: &SpanRecord) -> String {
     }
 }
 
-fn bar(offset: u64, duration: u64, total: u64) -> String {
-    let scale =
-        |n: u64| usize::try_from(u128::from(n) * BAR as u128 / u128::from(total)).unwrap_or(BAR);
-    let start = scale(offset).min(BAR - 1);
-    let len = scale(duration).clamp(1, BAR - start);
-    format!(
-        "{}{}{}",
-        " ".repeat(start),
-        "█".repeat(len),
-        " ".repeat(BAR - start - len)
-    )
-}
-
-fn log_line(log: &LogRecord, origin: u64, indent: &str, options: RenderOptions) -> String {
-    let offset = log.time_unix_nano.saturating_sub(origin);
-    let mut text = format!(
-        "{indent}+{} {:<5} {}",
-        millis(offset),
-        log.level,
-        log.message
-    );
-    for (key, value) in &log.fields {
-        if SPAN_FIELDS.contains(&key.as_str()) {
-            continue;
-        }
-        match value {
-            Value::String(s) => {
-                let _ = write!(text, "  {key}={s}");
-            }
-            Value::Number(n) if n.is_f64() => {
-                let _ = write!(text, "  {key}={:.3}", n.as_f64().unwrap_or_default());
-            }
-            other => {
-                let _ = write!(text, "  {key}={other}");
-            }
-        }
-    }
-    let colour = match log.level.as_str() {
-        "ERROR" => Some("31"),
-        "WARN" => Some("33"),
-        _ => Some("2"),
-    };
-    format!("{}\n", paint(&cut(&text, MAX_LOG_LINE), colour, options))
-}
-
 fn service_colour(service: &str) -> Option<&'static str> {
     match service {
         "gateway" => Some("36"),
@@ -273,23 +271,6 @@ fn service_colour(service: &str) -> Option<&'static str> {
         "payments" => Some("35"),
         _ => None,
     }
-}
-
-fn paint(text: &str, colour: Option<&str>, options: RenderOptions) -> String {
-    match colour {
-        Some(code) if options.colour => format!("\x1b[{code}m{text}\x1b[0m"),
-        _ => text.to_owned(),
-    }
-}
-
-/// `text` cut to `width` characters, with `…` when cut.
-fn cut(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_owned();
-    }
-    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
 }
 
 /// A duration in nanoseconds, readably: `0.42ms`, `12.3ms`, `1.20s`.
@@ -316,6 +297,9 @@ mod tests {
     use crate::journey::model::Evidence;
     use crate::journey::tree::tests::{log, span};
 
+    /// 2026-12-01, in nanoseconds since the epoch.
+    const NOW: u64 = 1_796_185_015_640_000_000;
+
     fn journey() -> Journey {
         let mut root = span("t", "root", None, 0);
         root.request_id = Some("r".into());
@@ -335,37 +319,130 @@ mod tests {
         )
     }
 
+    /// A trace five levels deep with long names, long log lines and a line outside any span.
+    fn deep_journey() -> Journey {
+        let long = "POST /reservations/{order_id}/commit-with-a-rather-long-name";
+        let mut spans = vec![span("t", "s0", None, NOW)];
+        spans[0].request_id = Some("r".into());
+        for depth in 1..6 {
+            let mut child = span(
+                "t",
+                &format!("s{depth}"),
+                Some(&format!("s{}", depth - 1)),
+                NOW,
+            );
+            child.name = long.into();
+            child.service = "a-service-with-a-long-name".into();
+            child.end_unix_nano = NOW + 5_000_000;
+            spans.push(child);
+        }
+        let mut inner = log(Some("s5"), NOW + 1_000, "r");
+        inner.message = "x".repeat(300);
+        let mut outside = log(None, NOW + 2_000, "r");
+        outside.service = "a-service-with-a-long-name".into();
+        Journey::build(
+            "r",
+            Evidence {
+                spans,
+                logs: vec![inner, outside],
+            },
+        )
+    }
+
+    /// The characters a terminal shows: the text without its colour codes.
+    fn visible(line: &str) -> String {
+        let mut out = String::new();
+        let mut in_escape = false;
+        for c in line.chars() {
+            match (in_escape, c) {
+                (false, '\x1b') => in_escape = true,
+                (true, 'm') => in_escape = false,
+                (false, c) => out.push(c),
+                (true, _) => {}
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_line_fits_the_width_and_long_names_are_cut() {
+        for width in [60, 80, 100, 160] {
+            for colour in [false, true] {
+                let options = RenderOptions::default().width(width).colour(colour);
+                let text = render(&deep_journey(), options);
+                for line in text.lines() {
+                    let shown = visible(line).chars().count();
+                    assert!(shown <= width, "{shown} > {width}: {line:?}\n{text}");
+                }
+                assert!(text.contains('…'), "{text}");
+            }
+        }
+        let wide = render(&deep_journey(), RenderOptions::default().width(160));
+        assert!(
+            wide.contains("POST /reservations/{order_id}/commit-with"),
+            "{wide}"
+        );
+        let narrow = render(&deep_journey(), RenderOptions::default().width(80));
+        assert!(narrow.contains("POST /reserv"), "{narrow}");
+        assert!(
+            !narrow.contains("commit-with-a-rather-long-name"),
+            "{narrow}"
+        );
+    }
+
+    #[test]
+    fn the_bar_column_grows_with_the_terminal() {
+        let row = |width: usize| {
+            let text = render(&journey(), RenderOptions::default().width(width));
+            text.lines()
+                .find(|l| l.contains("op-root"))
+                .unwrap()
+                .to_owned()
+        };
+        let bar_width = |width| row(width).rsplit('|').nth(1).unwrap().chars().count();
+        assert!(bar_width(160) > bar_width(80), "{}\n{}", row(160), row(80));
+        assert_eq!(
+            row(80).chars().count(),
+            80,
+            "the bar takes the rest: {}",
+            row(80)
+        );
+    }
+
     #[test]
     fn flagged_spans_carry_a_marker_without_colour() {
-        let text = render(&journey(), RenderOptions { colour: false });
+        let text = render(&journey(), RenderOptions::default());
         let rows: Vec<&str> = text.lines().collect();
         assert_eq!(rows[0], "request r", "{text}");
+        assert_eq!(rows[1], "trace t  1970-01-01T00:00:00.000Z", "{text}");
         assert!(
-            rows[1].starts_with("trace t  1970-01-01T00:00:00.000Z"),
+            rows[2].starts_with("3 spans  0.00ms  gateway > payments"),
             "{text}"
         );
-        assert!(rows[3].starts_with("  gateway"), "{text}");
-        assert!(rows[4].starts_with("! payments     op-pay"), "{text}");
+        assert!(rows[4].starts_with("  gateway"), "{text}");
+        assert!(rows[5].starts_with("! payments   op-pay"), "{text}");
         assert!(
-            rows[5].trim_start().starts_with("+0.00ms INFO  at 45"),
+            rows[6].trim_start().starts_with("+0.00ms INFO  at 45"),
             "{text}"
         );
-        assert!(rows[6].contains("op-late  (after response)"), "{text}");
-        assert!(!text.contains('\x1b'));
+        assert!(rows[7].contains("op-late  (after response)"), "{text}");
+        assert!(!text.contains('\x1b'), "{text}");
+        assert!(text.is_ascii(), "ASCII bars by default: {text}");
     }
 
     #[test]
-    fn colour_paints_flagged_rows_red() {
-        let text = render(&journey(), RenderOptions { colour: true });
+    fn colour_paints_flagged_rows_red_and_blocks_draw_bars() {
+        let options = RenderOptions::default().colour(true).bars(Bars::Blocks);
+        let text = render(&journey(), options);
         let row = text.lines().find(|l| l.contains("op-pay")).unwrap();
         assert!(row.starts_with("\x1b[1;31m!"), "{row:?}");
+        assert!(row.contains('█') && !row.contains('#'), "{row:?}");
     }
 
     #[test]
-    fn bars_stay_inside_the_axis() {
-        assert_eq!(bar(0, 100, 100).chars().count(), BAR);
-        assert_eq!(bar(100, 0, 100).chars().filter(|c| *c == '█').count(), 1);
+    fn durations_read_in_the_right_unit() {
         assert_eq!(millis(420_000), "0.42ms");
+        assert_eq!(millis(12_340_000), "12.3ms");
         assert_eq!(millis(1_200_000_000), "1.20s");
     }
 }

@@ -67,6 +67,21 @@ impl Journey {
         }
     }
 
+    /// What the offsets of log lines outside any span count from: the first trace's start or,
+    /// with no trace, the first of those lines that has a time — never the Unix epoch.
+    pub fn log_origin(&self) -> u64 {
+        match self.traces.first() {
+            Some(trace) => trace.start_unix_nano,
+            None => self
+                .unplaced_logs
+                .iter()
+                .map(|log| log.time_unix_nano)
+                .filter(|time| *time > 0)
+                .min()
+                .unwrap_or(0),
+        }
+    }
+
     /// Whether nothing was found: no trace, no line.
     pub fn is_empty(&self) -> bool {
         self.traces.is_empty() && self.unplaced_logs.is_empty()
