@@ -147,7 +147,7 @@ fn not_found(args: &FollowArgs) -> String {
             "Jaeger at {url} (last {})",
             humantime::format_duration(args.since)
         ),
-        None => format!("{}/traces.jsonl", args.log_dir.display()),
+        None => format!("the collector's traces.jsonl in {}", args.log_dir.display()),
     };
     let logs = match &args.loki {
         Some(url) => format!("Loki at {url}"),
