@@ -189,6 +189,18 @@ pub(crate) struct FollowArgs {
     /// Print the journey as one JSON document.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Wait up to this long (like 5s, 500ms; 0 = no wait) for spans still being exported:
+    /// until every service that logged the id has its server span and every log line its span.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub(crate) wait: std::time::Duration,
+    /// Fit the waterfall into this many columns [default: the terminal's width, or 100 when
+    /// stdout is not a terminal].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(40..))]
+    pub(crate) width: Option<u16>,
+    /// Colour and block-character bars: `auto` on a terminal unless NO_COLOR is set, `always`,
+    /// or `never` (ASCII bars on a terminal too).
+    #[arg(long, value_enum, default_value = "auto")]
+    pub(crate) color: clap::ColorChoice,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -203,6 +215,7 @@ pub(crate) struct LoadArgs {
     #[arg(long, default_value_t = 8)]
     pub(crate) concurrency: usize,
     /// Orders started per second, over all workers [default: as fast as they are answered].
+    /// Needs --concurrency of at least rate × latency; a warning says when it falls short.
     #[arg(long)]
     pub(crate) rate: Option<f64>,
     /// Share of orders paid with the always-declined card 4000 0000 0000 0002.

@@ -11,6 +11,7 @@ use futures_util::future::join_all;
 use tokio::sync::watch;
 
 use super::config::{LoadConfig, LoadConfigError};
+use super::failure::{NoAnswer, failed};
 use super::mix::OrderMix;
 use super::pacer::Pacer;
 use super::stats::{Outcome, Stats};
@@ -27,10 +28,14 @@ pub enum LoadError {
     /// The HTTP client cannot be built.
     #[error("cannot build the HTTP client")]
     Client(#[source] reqwest::Error),
+    /// Orders were placed and none got an answer.
+    #[error(transparent)]
+    NoAnswer(#[from] NoAnswer),
 }
 
 /// Places orders as `config` says, calls `progress` after each, and stops early when `stop`
-/// resolves (orders in flight still finish). Returns the summary of the run.
+/// resolves (orders in flight still finish). Returns the summary of the run, or
+/// [`LoadError::NoAnswer`] when orders were placed and none got an answer.
 pub async fn run(
     config: &LoadConfig,
     progress: impl Fn(&Outcome),
@@ -58,16 +63,31 @@ pub async fn run(
     });
     let all = join_all(workers);
     tokio::pin!(all, stop);
-    let tallies = tokio::select! {
-        tallies = &mut all => tallies,
+    let (tallies, interrupted) = tokio::select! {
+        tallies = &mut all => (tallies, false),
         () = &mut stop => {
             let _ = stopping.send(true);
-            all.await
+            (all.await, true)
         }
     };
     let mut stats = Stats::default();
     tallies.into_iter().for_each(|t| stats.merge(t));
-    Ok(Summary::new(&stats, started.elapsed()))
+    if stats.answered() == 0 && stats.total() > 0 {
+        return Err(no_answer(config, &stats).into());
+    }
+    let mut summary =
+        Summary::new(&stats, started.elapsed()).asked(config.rate, config.concurrency);
+    summary.interrupted = interrupted;
+    Ok(summary)
+}
+
+fn no_answer(config: &LoadConfig, stats: &Stats) -> NoAnswer {
+    NoAnswer {
+        gateway: config.gateway.clone(),
+        orders: stats.total(),
+        failures: stats.by_status().clone(),
+        cause: stats.cause().map(str::to_owned),
+    }
 }
 
 /// One worker: one order at a time.
@@ -110,23 +130,8 @@ impl Worker<'_> {
             request_id,
             status: Some(status),
             failure: None,
+            cause: None,
             latency: started.elapsed(),
         }
-    }
-}
-
-fn failed(err: &reqwest::Error, started: Instant) -> Outcome {
-    let failure = if err.is_timeout() {
-        "timeout"
-    } else if err.is_connect() {
-        "connect"
-    } else {
-        "transport"
-    };
-    Outcome {
-        request_id: None,
-        status: None,
-        failure: Some(failure),
-        latency: started.elapsed(),
     }
 }

@@ -22,12 +22,17 @@
 //! - `pacer`: [`Pacer`], the global schedule: count, deadline, rate.
 //! - `stats`: [`Outcome`] of one order and [`Stats`], the HDR histogram and counts.
 //! - `summary`: [`Summary`], the report as text or JSON.
+//! - `reach`: [`Reach`], whether `--rate` can be reached with `--concurrency` (Little's law),
+//!   [`RateProbe`] that measures it early in a run, and [`format_rate`].
+//! - `failure`: orders that got no answer, and [`NoAnswer`], a run in which none did.
 //! - `engine`: [`run`], the workers; [`LoadError`].
 
 mod config;
 mod engine;
+mod failure;
 mod mix;
 mod pacer;
+mod reach;
 mod stats;
 mod summary;
 
@@ -36,7 +41,9 @@ pub use config::{
     LoadConfigError,
 };
 pub use engine::{LoadError, run};
+pub use failure::NoAnswer;
 pub use mix::OrderMix;
 pub use pacer::Pacer;
+pub use reach::{PROBE_ORDERS, PROBE_TIME, RateProbe, Reach, format_rate};
 pub use stats::{Outcome, SLOWEST, Slow, Stats};
 pub use summary::{Latency, SlowOrder, Summary};

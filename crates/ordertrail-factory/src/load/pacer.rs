@@ -48,8 +48,13 @@ impl Pacer {
         if n >= self.limit || *self.stop.borrow() {
             return None;
         }
+        // Late slots are not made up past the deadline: a run that cannot keep up with its
+        // rate still ends on time.
         let at = self.slot(n);
-        if self.deadline.is_some_and(|deadline| at >= deadline) {
+        if self
+            .deadline
+            .is_some_and(|deadline| at >= deadline || Instant::now() >= deadline)
+        {
             return None;
         }
         let mut stop = self.stop.clone();
@@ -86,6 +91,22 @@ mod tests {
         let elapsed = started.elapsed();
         assert!(elapsed >= Duration::from_millis(185), "{elapsed:?}");
         assert!(elapsed < Duration::from_millis(400), "{elapsed:?}");
+    }
+
+    #[tokio::test]
+    async fn a_run_behind_its_rate_still_ends_at_the_deadline() {
+        let (_tx, rx) = watch::channel(false);
+        let pacer = Pacer::new(1_000, Some(Duration::from_millis(200)), Some(100.0), rx);
+        let started = Instant::now();
+        let mut issued = 0;
+        // One order at a time, each taking 50 ms: 4 fit in 0.2 s, not the 20 scheduled.
+        while pacer.next().await.is_some() {
+            issued += 1;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!((4..=5).contains(&issued), "{issued} orders");
+        let elapsed = started.elapsed();
+        assert!(elapsed < Duration::from_millis(350), "{elapsed:?}");
     }
 
     #[tokio::test]

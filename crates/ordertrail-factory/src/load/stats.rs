@@ -21,6 +21,8 @@ pub struct Outcome {
     pub status: Option<u16>,
     /// Why no answer came: `timeout`, `connect` or `transport`.
     pub failure: Option<&'static str>,
+    /// The innermost error when no answer came, like `Connection refused (os error 111)`.
+    pub cause: Option<String>,
     /// From sending the request to reading the whole answer.
     pub latency: Duration,
 }
@@ -54,6 +56,8 @@ pub struct Stats {
     latency: Histogram<u64>,
     by_status: BTreeMap<String, u64>,
     slowest: Vec<Slow>,
+    busy: Duration,
+    cause: Option<String>,
 }
 
 impl Default for Stats {
@@ -63,6 +67,8 @@ impl Default for Stats {
                 .expect("1 µs to an hour at 3 significant digits are valid bounds"),
             by_status: BTreeMap::new(),
             slowest: Vec::new(),
+            busy: Duration::ZERO,
+            cause: None,
         }
     }
 }
@@ -71,6 +77,10 @@ impl Stats {
     /// Counts `outcome`; answered orders also go into the histogram and the slowest list.
     pub fn record(&mut self, outcome: &Outcome) {
         *self.by_status.entry(outcome.key()).or_default() += 1;
+        self.busy += outcome.latency;
+        if self.cause.is_none() {
+            self.cause.clone_from(&outcome.cause);
+        }
         let Some(status) = outcome.status else { return };
         self.latency.saturating_record(micros(outcome.latency));
         if let Some(id) = &outcome.request_id {
@@ -92,6 +102,8 @@ impl Stats {
         for slow in other.slowest {
             self.consider(slow);
         }
+        self.busy += other.busy;
+        self.cause = self.cause.take().or(other.cause);
     }
 
     fn consider(&mut self, slow: Slow) {
@@ -130,6 +142,17 @@ impl Stats {
         Duration::from_micros(self.latency.max())
     }
 
+    /// The mean time an order held a worker, answered or not.
+    pub fn mean_busy(&self) -> Duration {
+        let orders = u32::try_from(self.total()).unwrap_or(u32::MAX).max(1);
+        self.busy / orders
+    }
+
+    /// The innermost error of one order that got no answer.
+    pub fn cause(&self) -> Option<&str> {
+        self.cause.as_deref()
+    }
+
     /// The mean latency of answered orders.
     pub fn mean_latency(&self) -> Duration {
         Duration::from_secs_f64(self.latency.mean() / 1e6)
@@ -151,6 +174,7 @@ mod tests {
             request_id: Some(id.into()),
             status: Some(status),
             failure: None,
+            cause: None,
             latency: Duration::from_millis(ms),
         }
     }
@@ -167,6 +191,7 @@ mod tests {
             request_id: None,
             status: None,
             failure: Some("timeout"),
+            cause: Some("operation timed out".into()),
             latency: Duration::from_secs(10),
         });
         a.merge(b);
@@ -182,5 +207,8 @@ mod tests {
         assert_eq!(slow, ["b", "a6", "a5", "a4", "a3"]);
         assert_eq!(a.max_latency().as_millis(), 100);
         assert_eq!(a.latency_at(0.5).as_millis(), 4);
+        assert_eq!(a.cause(), Some("operation timed out"));
+        // (1 + … + 6 + 100 + 10 000) ms over 8 orders.
+        assert_eq!(a.mean_busy().as_micros(), 1_265_125);
     }
 }

@@ -6,7 +6,11 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::reach::{Reach, format_rate};
 use super::stats::Stats;
+
+/// Below this share of the asked rate, the summary says why the rate was not reached.
+const SHORTFALL: f64 = 0.9;
 
 /// The outcome of a run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -19,6 +23,14 @@ pub struct Summary {
     pub elapsed_s: f64,
     /// Orders per second over the run.
     pub orders_per_s: f64,
+    /// Orders per second asked with `--rate`; `null` without one.
+    pub asked_rate: Option<f64>,
+    /// Orders in flight at once.
+    pub concurrency: usize,
+    /// Whether Ctrl-C or SIGTERM ended the run early.
+    pub interrupted: bool,
+    /// The mean time an order held a worker, answered or not, in milliseconds.
+    pub busy_ms: f64,
     /// Latency of answered orders.
     pub latency_ms: Latency,
     /// Counts by HTTP status (`"201"`, `"402"`) or failure (`"timeout"`, `"connect"`).
@@ -64,6 +76,10 @@ impl Summary {
             answered: stats.answered(),
             elapsed_s: round3(elapsed.as_secs_f64()),
             orders_per_s: round3(stats.total() as f64 / seconds),
+            asked_rate: None,
+            concurrency: 0,
+            interrupted: false,
+            busy_ms: ms(stats.mean_busy()),
             latency_ms: Latency {
                 p50: ms(stats.latency_at(0.50)),
                 p90: ms(stats.latency_at(0.90)),
@@ -85,14 +101,61 @@ impl Summary {
         }
     }
 
+    /// The same summary of a run that asked `rate` of `concurrency` workers.
+    #[must_use]
+    pub fn asked(mut self, rate: Option<f64>, concurrency: usize) -> Self {
+        self.asked_rate = rate;
+        self.concurrency = concurrency;
+        self
+    }
+
+    /// Why the run placed well under the asked rate; `None` when it placed about as many.
+    pub fn shortfall(&self) -> Option<String> {
+        let asked = self.asked_rate?;
+        if self.orders_per_s >= asked * SHORTFALL {
+            return None;
+        }
+        let reach = Reach {
+            asked,
+            concurrency: self.concurrency,
+            latency: Duration::from_secs_f64(self.busy_ms / 1000.0),
+        };
+        let head = format!(
+            "asked {}, placed {}",
+            format_rate(asked),
+            format_rate(self.orders_per_s)
+        );
+        Some(match reach.warning() {
+            Some(why) => format!("{head}: {why}"),
+            None => format!(
+                "{head}, though {} in flight at {:.1} ms allow {}: the gateway or this \
+                 machine held it back",
+                self.concurrency,
+                self.busy_ms,
+                format_rate(reach.max_rate())
+            ),
+        })
+    }
+
     /// The summary for a person.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
+        let stopped = if self.interrupted {
+            ", interrupted"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "orders    {} in {:.2} s: {:.1} orders/s ({} answered)",
-            self.orders, self.elapsed_s, self.orders_per_s, self.answered
+            "orders    {} in {:.2} s: {} ({} answered{stopped})",
+            self.orders,
+            self.elapsed_s,
+            format_rate(self.orders_per_s),
+            self.answered
         );
+        if let Some(shortfall) = self.shortfall() {
+            let _ = writeln!(out, "rate      {shortfall}");
+        }
         let l = &self.latency_ms;
         let _ = writeln!(
             out,
@@ -131,6 +194,7 @@ fn round3(value: f64) -> f64 {
 mod tests {
     use super::*;
     use crate::load::stats::Outcome;
+    use serde_json::Value;
 
     #[test]
     fn text_and_json_carry_the_same_numbers() {
@@ -139,6 +203,7 @@ mod tests {
             request_id: Some("r-1".into()),
             status: Some(201),
             failure: None,
+            cause: None,
             latency: Duration::from_millis(4),
         });
         let summary = Summary::new(&stats, Duration::from_millis(500));
@@ -149,5 +214,48 @@ mod tests {
         let json = serde_json::to_value(&summary).unwrap();
         assert_eq!(json["slowest"][0]["follow"], "ordertrail follow r-1");
         assert_eq!(json["statuses"]["201"], 1);
+        assert_eq!(json["asked_rate"], Value::Null);
+    }
+
+    fn paced(asked: f64, concurrency: usize, orders: u64, ms_each: u64) -> Summary {
+        let mut stats = Stats::default();
+        for n in 0..orders {
+            stats.record(&Outcome {
+                request_id: Some(format!("r-{n}")),
+                status: Some(201),
+                failure: None,
+                cause: None,
+                latency: Duration::from_millis(ms_each),
+            });
+        }
+        Summary::new(&stats, Duration::from_secs(2)).asked(Some(asked), concurrency)
+    }
+
+    #[test]
+    fn a_rate_well_under_the_asked_one_is_explained() {
+        // 8 workers at 300 ms: 50 orders in 2 s instead of 100.
+        let text = paced(50.0, 8, 50, 300).to_text();
+        assert!(
+            text.starts_with("orders    50 in 2.00 s: 25.0 orders/s (50 answered)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "\nrate      asked 50.0 orders/s, placed 25.0 orders/s: --rate 50.0 orders/s \
+                 cannot be reached with --concurrency 8: orders take 300 ms"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("--concurrency 15 would reach it\n"), "{text}");
+    }
+
+    #[test]
+    fn a_rate_about_reached_or_not_asked_says_nothing_more() {
+        assert_eq!(paced(50.0, 8, 95, 10).shortfall(), None);
+        let unpaced = paced(50.0, 8, 10, 10).asked(None, 8);
+        assert_eq!(unpaced.shortfall(), None);
+        let held = paced(50.0, 8, 20, 10).shortfall().expect("a shortfall");
+        assert!(held.contains("allow 800.0 orders/s"), "{held}");
+        assert!(!paced(50.0, 8, 20, 10).to_text().contains("--concurrency"));
     }
 }
