@@ -81,7 +81,9 @@ fn log_outcome(span: &Span, result: &Result<Response>, start: Instant) {
         Ok(res) => {
             let status = res.status().as_u16();
             span.record("http.response.status_code", i64::from(status));
-            if res.status().is_server_error() {
+            // The HTTP client conventions: any 4xx or 5xx answer is an error of the call (a
+            // server span keeps 4xx unset: there the caller erred, not the server).
+            if res.status().is_client_error() || res.status().is_server_error() {
                 span.record("otel.status_code", "error");
                 span.record("error.type", res.status().as_str());
             }
@@ -202,5 +204,34 @@ mod tests {
         let url = echo_server().await;
         let got = sent(client().get(&url)).await;
         assert_eq!(got.get("x-request-id"), None, "{got:?}");
+    }
+
+    /// The `error.type` attribute of an ended span, if any.
+    fn error_type(span: &opentelemetry_sdk::trace::SpanData) -> Option<String> {
+        span.attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == "error.type")
+            .map(|kv| kv.value.to_string())
+    }
+
+    #[tokio::test]
+    async fn a_4xx_answer_makes_the_client_span_an_error_and_a_2xx_does_not() {
+        use opentelemetry::trace::Status;
+        let (_guard, ended) = traced();
+        let url = echo_server().await;
+        let missing = url.replace("/echo", "/missing");
+        let res = client().post(&missing).send().await.unwrap();
+        assert_eq!(res.status(), http::StatusCode::NOT_FOUND);
+        let failed = ended.named("POST");
+        assert!(
+            matches!(failed.status, Status::Error { .. }),
+            "{:?}",
+            failed.status
+        );
+        assert_eq!(error_type(&failed).as_deref(), Some(res.status().as_str()));
+        client().get(&url).send().await.unwrap();
+        let ok = ended.named("GET");
+        assert_eq!(ok.status, Status::Unset);
+        assert_eq!(error_type(&ok), None);
     }
 }
