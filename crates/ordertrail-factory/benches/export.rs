@@ -12,13 +12,16 @@
 //!
 //! Run with `cargo bench --bench export`.
 
-mod support;
-
+use std::path::Path;
 use std::time::Duration;
 
-use support::{
-    Proc, Run, Target, black_hole, drive, free_port, median, pin_self, start, wait_ready,
+use ordertrail_testkit::bench::{
+    Proc, Run, Target, black_hole, drive, median, pin_self, start, wait_ready,
 };
+use ordertrail_testkit::free_port;
+
+/// The `ordertrail` binary of this package.
+const EXE: &str = env!("CARGO_BIN_EXE_ordertrail");
 
 const CONNECTIONS: usize = 32;
 const WARM_UP: Duration = Duration::from_secs(2);
@@ -46,7 +49,8 @@ async fn run() {
     let out = dir.to_string_lossy().into_owned();
     // The collector shares the load generator's core, never the server's.
     let _collector = start(
-        1,
+        Path::new(EXE),
+        "1",
         &["collect", "--listen", &listen, "--out", &out],
         &[],
         &dir.join("collector.out"),
@@ -82,9 +86,10 @@ async fn measure(dir: &std::path::Path, endpoint: Option<&str>, variant: usize) 
         env.push(("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.to_owned()));
     }
     let log = dir.join(format!("payments-{variant}.jsonl"));
-    let server: Proc = start(0, &["serve", "payments", "--listen", &listen], &env, &log);
+    let args = ["serve", "payments", "--listen", &listen];
+    let server: Proc = start(Path::new(EXE), "0", &args, &env, &log);
     let addr = listen.parse().expect("loopback address");
-    wait_ready(addr).await;
+    wait_ready(addr, "/healthz").await;
     let target = Target::get(addr, "/healthz");
     drive(&target, CONNECTIONS, WARM_UP).await;
     let run = drive(&target, CONNECTIONS, MEASURE).await;

@@ -20,16 +20,16 @@
 //!
 //! Run with `cargo bench --bench workers` (`-- --quick` for shorter runs).
 
-#[path = "support/mod.rs"]
-mod support;
-
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use support::{Proc, Run, Target, drive, free_port, pin_self, pin_self_to, start_exe_on};
+use ordertrail_testkit::bench::{
+    Proc, Run, Target, drive, pin_self, pin_self_to, start, wait_ready,
+};
+use ordertrail_testkit::{free_port, free_ports};
 
 const VARIANTS: [(&str, Option<&str>); 3] = [
     ("single", None),
@@ -127,7 +127,7 @@ async fn measure_one(
         Scenario::Order => order_stack(placement, workers, dir),
     };
     let addr = SocketAddr::from(([127, 0, 0, 1], gateway));
-    support::wait_ready(addr).await;
+    wait_ready(addr, "/healthz").await;
     let (target, connections) = match path {
         Scenario::Hello => (Target::get(addr, "/healthz"), 32),
         Scenario::Order => (
@@ -149,7 +149,7 @@ async fn measure_one(
 
 /// The four services on free ports; returns them (gateway last) and the gateway's port.
 fn order_stack(placement: Placement, workers: Option<&str>, dir: &Path) -> (Vec<Proc>, u16) {
-    let ports = distinct_ports();
+    let ports = free_ports();
     let url = |port: u16| format!("http://127.0.0.1:{port}");
     let [inventory, payments, orders, gateway] = ports;
     let peers = [
@@ -182,16 +182,6 @@ fn order_stack(placement: Placement, workers: Option<&str>, dir: &Path) -> (Vec<
     (procs, gateway)
 }
 
-/// Four different free ports: all bound at once, then released (one by one, `free_port`
-/// may hand out the same port twice).
-fn distinct_ports() -> [u16; 4] {
-    let listeners: Vec<std::net::TcpListener> = (0..4)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
-        .collect();
-    let port = |i: usize| listeners[i].local_addr().expect("addr").port();
-    [port(0), port(1), port(2), port(3)]
-}
-
 /// Blocks until `GET /healthz` on `port` answers (at most 20 s).
 fn wait_port(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -220,8 +210,8 @@ fn serve(
     args.extend(extra);
     let log: PathBuf = dir.join(format!("{service}-{port}.log"));
     let env = [("RUST_LOG", "info".to_owned())];
-    start_exe_on(
-        env!("CARGO_BIN_EXE_ordertrail").into(),
+    start(
+        Path::new(env!("CARGO_BIN_EXE_ordertrail")),
         placement.server_cpus(),
         &args,
         &env,

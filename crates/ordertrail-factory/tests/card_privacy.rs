@@ -2,10 +2,11 @@
 //! error message, a path or a header. Each test ends by scanning everything captured so far
 //! by this binary, so the last one to finish has seen every test's lines.
 
-mod common;
-
-use common::{APPROVED_CARD, DECLINED_CARD, LineExt, assert_uuid_v7, lines, order_body, raw_logs};
 use http::StatusCode;
+use ordertrail_testkit::logs::strings;
+use ordertrail_testkit::{
+    APPROVED_CARD, DECLINED_CARD, LineExt, Services, assert_uuid_v7, lines, order_body, raw_logs,
+};
 use serde_json::json;
 
 /// Every way the test cards are written in these tests.
@@ -28,7 +29,7 @@ fn assert_no_card_logged() {
         assert!(!in_raw, "{card} in the raw log");
     }
     for line in lines() {
-        for text in common::logs::strings(&line) {
+        for text in strings(&line) {
             assert!(
                 !CARD_FORMS.iter().any(|card| text.contains(card)),
                 "a card in {line:?}"
@@ -39,7 +40,7 @@ fn assert_no_card_logged() {
 
 #[tokio::test]
 async fn placed_and_declined_orders_log_no_card_number() {
-    let services = common::start().await;
+    let services = Services::start().await;
     let approved = services
         .place(&order_body("tee-logo", 1, APPROVED_CARD), None)
         .await;
@@ -72,7 +73,7 @@ async fn placed_and_declined_orders_log_no_card_number() {
 
 #[tokio::test]
 async fn a_card_in_a_rejected_body_is_neither_logged_nor_echoed() {
-    let services = common::start().await;
+    let services = Services::start().await;
     let as_number =
         json!({"sku": "sticker-pack", "quantity": 1, "card_number": 4242424242424242_u64});
     let mut as_field_name = order_body("sticker-pack", 1, APPROVED_CARD);
@@ -92,7 +93,7 @@ async fn a_card_in_a_rejected_body_is_neither_logged_nor_echoed() {
 
 #[tokio::test]
 async fn a_card_in_the_path_is_masked_in_every_line() {
-    let services = common::start().await;
+    let services = Services::start().await;
     for (n, path) in [
         "/orders/4242424242424242",
         "/orders/4242-4242-4242-4242",
@@ -121,7 +122,7 @@ async fn a_card_in_the_path_is_masked_in_every_line() {
 
 #[tokio::test]
 async fn a_card_number_sent_as_request_id_is_replaced() {
-    let services = common::start().await;
+    let services = Services::start().await;
     for card in [
         "4242424242424242",
         "4000-0000-0000-0002",

@@ -4,27 +4,27 @@
 //! order with the right nesting, each log line under its span; declines stand out; a retried
 //! id shows both attempts, oldest first; an unknown id exits 1 with a message.
 
-#[path = "otlp_support/mod.rs"]
-mod otlp_support;
-
-mod follow_support;
-
 use std::time::Duration;
 
-use follow_support::{LocalRun, eventually, run_binary};
-use otlp_support::{
-    EXPORT_WAIT, Placed, SERVER, TraceParent, place_order, wait_dispatched, wait_until,
+use ordertrail_testkit::{
+    DECLINED_CARD, EXPORT_WAIT, LocalRun, Placed, SERVER, SERVICES, TraceParent, binary,
+    eventually, order_body, place_order, post_order, wait_dispatched, wait_until,
 };
 use serde_json::{Value, json};
 
-const DECLINED_CARD: &str = "4000 0000 0000 0002";
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follow_shows_one_orders_journey_across_the_four_services() {
-    let run = LocalRun::start().await;
+    let run = LocalRun::start(&binary!()).await;
     let placed = place_order(&run.client, &run.gateway(), Some("follow-approved")).await;
     let dispatch_wait = Duration::from_secs(15);
-    wait_dispatched(&run.client, &run.gateway(), &placed.order_id, dispatch_wait).await;
+    wait_dispatched(
+        &run.client,
+        &run.gateway(),
+        &placed.order_id,
+        None,
+        dispatch_wait,
+    )
+    .await;
     wait_for_the_whole_order(&run, &placed).await;
 
     let doc = follow_json(&run, "follow-approved").await;
@@ -79,7 +79,9 @@ async fn follow_shows_one_orders_journey_across_the_four_services() {
         assert!(own.contains(&"request completed"), "{own:?} in {server}");
     }
 
-    let unknown = run_binary(follow_args(&run, "no-such-order", true)).await;
+    let unknown = binary!()
+        .output(follow_args(&run, "no-such-order", true))
+        .await;
     assert_eq!(unknown.status.code(), Some(1), "unknown id exits 1");
     assert!(unknown.stdout.is_empty());
     let message = String::from_utf8_lossy(&unknown.stderr);
@@ -88,7 +90,7 @@ async fn follow_shows_one_orders_journey_across_the_four_services() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn declines_stand_out_and_a_retried_id_shows_each_attempt_oldest_first() {
-    let run = LocalRun::start().await;
+    let run = LocalRun::start(&binary!()).await;
     let declined = place_declined(&run, "follow-declined").await;
     let first = place_order(&run.client, &run.gateway(), Some("follow-retry")).await;
     let second = place_order(&run.client, &run.gateway(), Some("follow-retry")).await;
@@ -111,7 +113,9 @@ async fn declines_stand_out_and_a_retried_id_shows_each_attempt_oldest_first() {
     assert_eq!(payments.len(), 1);
     assert_eq!(payments[0]["flagged"], json!(true));
 
-    let text = run_binary(follow_args(&run, "follow-declined", false)).await;
+    let text = binary!()
+        .output(follow_args(&run, "follow-declined", false))
+        .await;
     assert!(text.status.success());
     let text = String::from_utf8_lossy(&text.stdout);
     let marked: Vec<&str> = text.lines().filter(|l| l.starts_with('!')).collect();
@@ -139,18 +143,11 @@ struct Declined {
 }
 
 async fn place_declined(run: &LocalRun, request_id: &str) -> Declined {
-    let body = json!({"sku": "mug-classic", "quantity": 1, "card_number": DECLINED_CARD});
-    let reply = run
-        .client
-        .post(format!("{}/orders", run.gateway()))
-        .header("x-request-id", request_id)
-        .json(&body)
-        .send()
-        .await
-        .expect("POST /orders answers");
-    assert_eq!(reply.status(), reqwest::StatusCode::PAYMENT_REQUIRED);
+    let body = order_body("mug-classic", 1, DECLINED_CARD);
+    let reply = post_order(&run.client, &run.gateway(), &body, Some(request_id)).await;
+    assert_eq!(reply.status, reqwest::StatusCode::PAYMENT_REQUIRED);
     Declined {
-        trace_id: TraceParent::from_response(reply.headers()).trace_id,
+        trace_id: TraceParent::from_response(&reply.headers).trace_id,
     }
 }
 
@@ -169,9 +166,7 @@ async fn wait_for_server_spans(run: &LocalRun, trace_id: &str) {
                 .filter(|s| s.trace_id() == trace_id && s.span.kind == SERVER)
                 .filter_map(|s| s.service_name())
                 .collect();
-            follow_support::SERVICES
-                .iter()
-                .all(|name| servers.contains(name))
+            SERVICES.iter().all(|name| servers.contains(name))
         },
     )
     .await;
@@ -216,7 +211,7 @@ fn follow_args(run: &LocalRun, request_id: &str, json: bool) -> Vec<String> {
 }
 
 async fn follow_json(run: &LocalRun, request_id: &str) -> Value {
-    let output = run_binary(follow_args(run, request_id, true)).await;
+    let output = binary!().output(follow_args(run, request_id, true)).await;
     assert!(
         output.status.success(),
         "follow {request_id} failed: {}",

@@ -4,11 +4,6 @@
 //! `query_range` streams — from samples in `tests/data/`. The server records each query, so
 //! the tests also check what was asked.
 
-#[path = "otlp_support/mod.rs"]
-mod otlp_support;
-
-mod follow_support;
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -18,8 +13,8 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use follow_support::run_binary;
 use ordertrail_factory::journey::{Jaeger, Loki, SpanKind, TimeWindow};
+use ordertrail_testkit::binary;
 use serde_json::{Value, json};
 
 /// The request id both samples are about.
@@ -172,7 +167,7 @@ async fn the_loki_client_reads_lines_with_their_labels_oldest_first() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follow_with_jaeger_and_loki_places_each_line_under_its_span() {
     let backends = Backends::start().await;
-    let output = run_binary(args(&backends, KNOWN, &["--json"])).await;
+    let output = binary!().output(args(&backends, KNOWN, &["--json"])).await;
     assert!(
         output.status.success(),
         "{}",
@@ -219,7 +214,9 @@ async fn follow_with_jaeger_and_loki_places_each_line_under_its_span() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_id_neither_backend_knows_exits_1_with_a_message() {
     let backends = Backends::start().await;
-    let output = run_binary(args(&backends, "unknown-order", &[])).await;
+    let output = binary!()
+        .output(args(&backends, "unknown-order", &[]))
+        .await;
     assert_eq!(output.status.code(), Some(1));
     let message = String::from_utf8_lossy(&output.stderr);
     assert!(message.contains("\"unknown-order\""), "{message}");

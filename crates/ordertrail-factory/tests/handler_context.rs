@@ -2,16 +2,14 @@
 //! in work the handler starts with `correlation::spawn`, `correlation::spawn_blocking`, or a
 //! plain `tokio::spawn` of a future instrumented with the request span.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use common::get_with_id;
 use ordertrail::correlation::{self, CorrelationLayer, RequestId};
+use ordertrail_testkit::{Served, client, get_with_id};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, mpsc};
 use tracing::{Instrument, Span};
@@ -68,12 +66,13 @@ async fn the_id_follows_work_the_handler_spawns() {
         Router::new().route("/carriers", get(carriers)),
         CorrelationLayer::new().service("context-test"),
     );
-    let served = common::serve(app).await;
-    let client = common::client();
+    let served = Served::start(app).await;
+    let client = client();
     let reply = get_with_id(
         &client,
-        format!("{}/carriers", served.url),
+        &format!("{}/carriers", served.url),
         "ctx-carriers-1",
+        &[],
     )
     .await;
     assert_eq!(reply.status, http::StatusCode::OK);
@@ -107,11 +106,12 @@ async fn a_spawned_task_keeps_the_id_after_the_response() {
         Router::new().route("/later", get(later)).with_state(state),
         CorrelationLayer::new().service("context-test"),
     );
-    let served = common::serve(app).await;
+    let served = Served::start(app).await;
     let reply = get_with_id(
-        &common::client(),
-        format!("{}/later", served.url),
+        &client(),
+        &format!("{}/later", served.url),
         "ctx-later-1",
+        &[],
     )
     .await;
     assert_eq!(reply.status, http::StatusCode::OK);

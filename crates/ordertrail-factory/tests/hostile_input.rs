@@ -1,15 +1,14 @@
 //! Hostile request ids and bad bodies: each is refused cleanly, answered with a JSON error that
 //! carries a safe request id, and never copied into a log line.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{
-    APPROVED_CARD, HEADER, Line, LineExt, Reply, Services, assert_uuid_v7, lines, order_body,
-    raw_logs,
-};
 use http::{HeaderValue, StatusCode};
+use ordertrail_testkit::logs::strings;
+use ordertrail_testkit::{
+    APPROVED_CARD, HEADER, Line, LineExt, Reply, Services, assert_uuid_v7, lines, order_body,
+    raw_logs, wait_for_line,
+};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -54,7 +53,7 @@ fn hostile_ids() -> Vec<Hostile> {
 
 #[tokio::test]
 async fn hostile_ids_are_replaced_and_never_logged() {
-    let services = common::start().await;
+    let services = Services::start().await;
     for hostile in hostile_ids() {
         let header = HeaderValue::from_bytes(&hostile.value).expect("a header value");
         let res = services
@@ -69,7 +68,7 @@ async fn hostile_ids_are_replaced_and_never_logged() {
 
 #[tokio::test]
 async fn obs_text_bytes_sent_raw_are_replaced_and_never_logged() {
-    let services = common::start().await;
+    let services = Services::start().await;
     let hostile = Hostile {
         name: "obs-text",
         value: b"obs-marker-\xff\xfe\x80\x85end".to_vec(),
@@ -84,7 +83,7 @@ async fn obs_text_bytes_sent_raw_are_replaced_and_never_logged() {
 /// the answer is a 400, nothing of the value is logged, and the server keeps serving.
 #[tokio::test]
 async fn a_bare_cr_in_the_id_is_refused_by_the_parser_and_never_logged() {
-    let services = common::start().await;
+    let services = Services::start().await;
     let reply = raw_get(&services, "/catalog", b"cr-marker\rSet-Cookie: evil=1").await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     if let Some(id) = reply.headers.get(HEADER) {
@@ -116,7 +115,7 @@ async fn assert_replaced(hostile: &Hostile, reply: &Reply) {
             );
         }
     }
-    let warning = common::wait_for_line(name, |l| {
+    let warning = wait_for_line(name, |l| {
         l.request_id() == Some(fresh) && l.message() == Some(INVALID_ID_WARNING)
     })
     .await;
@@ -161,9 +160,7 @@ fn assert_marker_never_logged(marker: &[u8]) {
         return;
     };
     for line in lines() {
-        let leaked = common::logs::strings(&line)
-            .into_iter()
-            .any(|s| s.contains(text));
+        let leaked = strings(&line).into_iter().any(|s| s.contains(text));
         assert!(!leaked, "{text} in {line:?}");
     }
 }
@@ -289,7 +286,7 @@ fn bad_bodies() -> Vec<BadBody> {
 
 #[tokio::test]
 async fn bad_bodies_get_json_errors_and_a_valid_order_still_succeeds() {
-    let services = common::start().await;
+    let services = Services::start().await;
     for (n, bad) in bad_bodies().into_iter().enumerate() {
         let id = format!("bad-body-{n}");
         let req = services.client.post(format!("{}/orders", services.gateway));
@@ -329,7 +326,7 @@ fn assert_refused_at_the_gateway(id: &str, status: StatusCode, name: &str) {
 
 #[tokio::test]
 async fn an_order_beyond_the_stock_is_a_conflict_and_takes_nothing() {
-    let services = common::start().await;
+    let services = Services::start().await;
     let reply = services
         .place(&order_body("poster-limited", 4, APPROVED_CARD), None)
         .await;
@@ -348,7 +345,7 @@ async fn an_order_beyond_the_stock_is_a_conflict_and_takes_nothing() {
 
 #[tokio::test]
 async fn an_unknown_route_is_a_404_that_still_carries_the_id() {
-    let services = common::start().await;
+    let services = Services::start().await;
     let reply = services
         .get("/no/such/route", Some("unknown-route-1"))
         .await;

@@ -2,27 +2,21 @@
 //! and agree with what the gateway logged, the slowest orders are real request ids with the
 //! command to follow them, and a run with a rate and a duration stops on time.
 
-#[path = "otlp_support/mod.rs"]
-mod otlp_support;
-
-mod follow_support;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
-use follow_support::{eventually, run_binary};
 use ordertrail_factory::services::{Factory, ServiceName, ServiceOptions};
-use otlp_support::{Stack, StackConfig, start_collector};
+use ordertrail_testkit::{Stack, StackConfig, binary, eventually, free_port, start_collector};
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_orders_add_up_and_the_slowest_are_real_request_ids() {
     let collector = start_collector().await;
-    let stack = Stack::start(&StackConfig::new(collector.grpc_endpoint())).await;
+    let stack = Stack::start(&binary!(), &StackConfig::new(collector.grpc_endpoint())).await;
     let args = ["load", "--orders", "50", "--json", "--decline-rate", "0.3"];
     let mut args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
     args.extend(["--gateway".to_owned(), stack.gateway()]);
-    let output = run_binary(args).await;
+    let output = binary!().output(args).await;
     assert!(
         output.status.success(),
         "{}",
@@ -101,7 +95,7 @@ async fn a_rate_and_a_duration_bound_the_run() {
     ];
     let mut args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
     args.extend(["--gateway".to_owned(), gateway]);
-    let output = run_binary(args).await;
+    let output = binary!().output(args).await;
     factory.stop().await;
     assert!(
         output.status.success(),
@@ -133,7 +127,7 @@ async fn a_rate_and_a_duration_bound_the_run() {
 
 #[tokio::test]
 async fn no_gateway_exits_1() {
-    let port = otlp_support::free_port();
+    let port = free_port();
     let gateway = format!("http://127.0.0.1:{port}");
     let args = [
         "load",
@@ -144,7 +138,9 @@ async fn no_gateway_exits_1() {
         "--timeout",
         "2s",
     ];
-    let output = run_binary(args.iter().map(|s| (*s).to_owned()).collect()).await;
+    let output = binary!()
+        .output(args.iter().map(|s| (*s).to_owned()).collect())
+        .await;
     assert_eq!(output.status.code(), Some(1));
     let message = String::from_utf8_lossy(&output.stderr);
     assert!(message.contains("no order got an answer"), "{message}");

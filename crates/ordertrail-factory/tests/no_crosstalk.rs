@@ -3,15 +3,13 @@
 //!
 //! This is the only test of its binary, so every captured line belongs to these orders.
 
-mod common;
-
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{APPROVED_CARD, Line, LineExt, LogCursor, Services, order_body};
 use http::StatusCode;
+use ordertrail_testkit::{APPROVED_CARD, Line, LineExt, LogCursor, Services, order_body};
 use serde_json::json;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -39,7 +37,7 @@ struct Placed {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_orders_never_share_or_swap_request_ids() {
-    let services = Arc::new(common::start().await);
+    let services = Arc::new(Services::start().await);
     let placed = place_all(&services).await;
     let lines = wait_all_dispatched(&placed).await;
     assert_every_line_is_ours(&lines, &placed);

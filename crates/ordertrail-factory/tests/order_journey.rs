@@ -2,17 +2,14 @@
 //! response header and in the body, through the background dispatch; and the declined path
 //! with its compensation.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::{
-    APPROVED_CARD, DECLINED_CARD, Line, LineExt, Services, assert_uuid_v7, lines, order_body,
-};
 use http::StatusCode;
+use ordertrail_testkit::{
+    APPROVED_CARD, DECLINED_CARD, Line, LineExt, SERVICES, Services, assert_uuid_v7, lines,
+    order_body,
+};
 use serde_json::json;
-
-const SERVICES: [&str; 4] = ["gateway", "orders", "inventory", "payments"];
 
 const INVALID_ID_WARNING: &str = "replaced an invalid inbound request id";
 
@@ -145,7 +142,7 @@ fn assert_dispatch_logged(with_id: &[&Line], order_id: &str) {
 
 #[tokio::test]
 async fn one_order_carries_one_request_id_through_all_four_services() {
-    let services = common::start().await;
+    let services = Services::start().await;
     let (request_id, order_id) = place_and_dispatch(&services, None).await;
     assert_journey_logged(&request_id, &order_id);
     let stored = services
@@ -163,7 +160,7 @@ async fn one_order_carries_one_request_id_through_all_four_services() {
 #[tokio::test]
 async fn a_valid_client_request_id_is_kept_end_to_end() {
     let client_id = "client-abc_123:x/y+z=";
-    let services = common::start().await;
+    let services = Services::start().await;
     let (request_id, order_id) = place_and_dispatch(&services, Some(client_id)).await;
     assert_eq!(request_id, client_id);
     assert_journey_logged(client_id, &order_id);
@@ -172,7 +169,7 @@ async fn a_valid_client_request_id_is_kept_end_to_end() {
 
 #[tokio::test]
 async fn a_declined_payment_releases_the_reservation() {
-    let services = common::start().await;
+    let services = Services::start().await;
     let before = services.stock("mug-classic").await;
     let reply = services
         .place(

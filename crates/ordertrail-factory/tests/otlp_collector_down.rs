@@ -2,13 +2,11 @@
 //! on the configured address, export resumes without restarting them: telemetry is never on the
 //! request path and never needs a restart.
 
-mod otlp_support;
-
 use std::time::Duration;
 
-use otlp_support::{
-    Collector, CollectorConfig, EXPORT_WAIT, Received, Stack, StackConfig, free_port, get_with_id,
-    loopback, server_span, wait_until,
+use ordertrail_testkit::{
+    Collector, CollectorConfig, EXPORT_WAIT, Received, Stack, StackConfig, binary, free_port,
+    get_with_id, loopback, server_span, wait_until,
 };
 
 /// Requests sent while nothing listens on the OTLP port.
@@ -30,15 +28,15 @@ async fn export_resumes(protocol: Option<&'static str>) {
     if let Some(protocol) = protocol {
         config = config.protocol(protocol);
     }
-    let stack = Stack::start(&config).await;
+    let stack = Stack::start(&binary!(), &config).await;
     let catalog = format!("{}/catalog", stack.gateway());
 
     for n in 0..WHILE_DOWN {
         let reply = get_with_id(&stack.client, &catalog, &format!("while-down-{n}"), &[]).await;
         assert!(
-            reply.status().is_success(),
+            reply.status.is_success(),
             "request {n} while the collector is down: {}",
-            reply.status()
+            reply.status
         );
     }
     // Not a wait for a condition: lets several scheduled exports (every 200 ms) fail first.
@@ -66,9 +64,9 @@ async fn export_resumes(protocol: Option<&'static str>) {
         loop {
             let reply = get_with_id(&stack.client, &catalog, &request_id, &[]).await;
             assert!(
-                reply.status().is_success(),
+                reply.status.is_success(),
                 "after the collector came up: {}",
-                reply.status()
+                reply.status
             );
             tokio::time::sleep(Duration::from_millis(250)).await;
         }

@@ -4,15 +4,13 @@
 //! request id and the trace; the resource says which process sent it; the response's
 //! `traceresponse` and the JSON log lines name the same trace.
 
-mod otlp_support;
-
 use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
 use ordertrail_collector::{attribute_int, attribute_str, hex_id};
-use otlp_support::{
+use ordertrail_testkit::{
     CLIENT, EXPORT_WAIT, Placed, ReceivedLog, ReceivedSpan, SERVER, SERVICES, SpanIndex, Stack,
-    StackConfig, place_order, start_collector, wait_dispatched, wait_until,
+    StackConfig, binary, place_order, start_collector, wait_dispatched, wait_until,
 };
 use serde_json::{Value, json};
 
@@ -32,13 +30,14 @@ async fn one_order_is_one_trace(protocol: Option<&'static str>) {
     if let Some(protocol) = protocol {
         config = config.protocol(protocol);
     }
-    let stack = Stack::start(&config).await;
+    let stack = Stack::start(&binary!(), &config).await;
     let gateway = stack.gateway();
     let placed = place_order(&stack.client, &gateway, None).await;
     wait_dispatched(
         &stack.client,
         &gateway,
         &placed.order_id,
+        None,
         Duration::from_secs(15),
     )
     .await;

@@ -3,12 +3,10 @@
 //! set by `--inbound-trace` or `ORDERTRAIL_INBOUND_TRACE`. Inside, inventory always continues
 //! the gateway's trace.
 
-mod otlp_support;
-
 use ordertrail_collector::hex_id;
-use otlp_support::{
-    CLIENT, EXPORT_WAIT, ReceivedSpan, SpanIndex, Stack, StackConfig, TraceParent, get_with_id,
-    server_span, start_collector, wait_until,
+use ordertrail_testkit::{
+    CLIENT, EXPORT_WAIT, ReceivedSpan, SpanIndex, Stack, StackConfig, TraceParent, binary,
+    get_with_id, server_span, start_collector, wait_until,
 };
 use reqwest::StatusCode;
 
@@ -50,7 +48,11 @@ async fn by_default_the_gateway_links() {
 /// and checks its server span as `expect` says.
 async fn check(mode: &str, configure: impl FnOnce(StackConfig) -> StackConfig, expect: Expect) {
     let collector = start_collector().await;
-    let stack = Stack::start(&configure(StackConfig::new(collector.grpc_endpoint()))).await;
+    let stack = Stack::start(
+        &binary!(),
+        &configure(StackConfig::new(collector.grpc_endpoint())),
+    )
+    .await;
     let request_id = format!("inbound-{mode}-{}", uuid::Uuid::new_v4());
     let traceparent = format!("00-{CALLER_TRACE}-{CALLER_SPAN}-01");
     let url = format!("{}/catalog", stack.gateway());
@@ -61,8 +63,8 @@ async fn check(mode: &str, configure: impl FnOnce(StackConfig) -> StackConfig, e
         &[("traceparent", &traceparent)],
     )
     .await;
-    assert_eq!(reply.status(), StatusCode::OK);
-    let traceresponse = TraceParent::from_response(reply.headers());
+    assert_eq!(reply.status, StatusCode::OK);
+    let traceresponse = TraceParent::from_response(&reply.headers);
 
     let received = collector.received();
     let both = |spans: &[ReceivedSpan]| {

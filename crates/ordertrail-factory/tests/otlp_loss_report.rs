@@ -2,11 +2,9 @@
 //! (every 10 s by default; every 300 ms here through `ORDERTRAIL_LOSS_REPORT_MS`), and the
 //! requests themselves never notice.
 
-mod otlp_support;
-
 use std::time::{Duration, Instant};
 
-use otlp_support::{Stack, StackConfig, free_port, get_with_id, loopback};
+use ordertrail_testkit::{Stack, StackConfig, binary, free_port, get_with_id, loopback};
 use serde_json::Value;
 
 const WARNING: &str =
@@ -17,15 +15,11 @@ async fn losses_are_counted_and_reported_while_the_collector_is_down() {
     let nothing_listens = free_port();
     let config = StackConfig::new(format!("http://{}", loopback(nothing_listens)))
         .gateway_env("ORDERTRAIL_LOSS_REPORT_MS", "300");
-    let stack = Stack::start(&config).await;
+    let stack = Stack::start(&binary!(), &config).await;
     let catalog = format!("{}/catalog", stack.gateway());
     for n in 0..20 {
         let reply = get_with_id(&stack.client, &catalog, &format!("lossy-{n}"), &[]).await;
-        assert!(
-            reply.status().is_success(),
-            "request {n}: {}",
-            reply.status()
-        );
+        assert!(reply.status.is_success(), "request {n}: {}", reply.status);
     }
 
     let deadline = Instant::now() + Duration::from_secs(20);

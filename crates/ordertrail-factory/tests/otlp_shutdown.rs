@@ -4,13 +4,11 @@
 //! The batch delay is set far beyond the test's length, so nothing is exported on schedule: what
 //! the collector has after the exit was sent by the shutdown flush.
 
-mod otlp_support;
-
 use std::time::Duration;
 
-use otlp_support::{
-    Placed, Received, SERVER, SERVICES, Stack, StackConfig, place_order, spans_with_request_id,
-    start_collector, wait_dispatched,
+use ordertrail_testkit::{
+    Placed, Received, SERVER, SERVICES, Stack, StackConfig, binary, place_order,
+    spans_with_request_id, start_collector, wait_dispatched,
 };
 
 /// Orders placed before the stop.
@@ -26,7 +24,7 @@ const EXIT_WITHIN: Duration = Duration::from_secs(15);
 async fn sigterm_flushes_every_span_and_log_record_before_exit() {
     let collector = start_collector().await;
     let config = StackConfig::new(collector.grpc_endpoint()).schedule_delay_ms(NEVER_MS);
-    let mut stack = Stack::start(&config).await;
+    let mut stack = Stack::start(&binary!(), &config).await;
     let gateway = stack.gateway();
     let mut placed = Vec::new();
     for n in 0..ORDERS {
@@ -38,6 +36,7 @@ async fn sigterm_flushes_every_span_and_log_record_before_exit() {
             &stack.client,
             &gateway,
             &order.order_id,
+            None,
             Duration::from_secs(15),
         )
         .await;

@@ -1,13 +1,11 @@
 //! A panicking handler: a 500 JSON answer with the request id, one JSON log line for the
 //! panic with that id, and a server that keeps serving.
 
-mod common;
-
 use axum::Router;
 use axum::routing::get;
-use common::{LineExt, get_with_id, lines};
 use http::StatusCode;
 use ordertrail::correlation::CorrelationLayer;
+use ordertrail_testkit::{LineExt, Served, client, get_with_id, lines};
 use serde_json::json;
 
 const PANIC_MESSAGE: &str = "deliberate test panic";
@@ -25,17 +23,23 @@ fn app() -> Router {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_handler_answers_500_logs_once_and_the_server_keeps_serving() {
-    let served = common::serve(app()).await;
-    let client = common::client();
+    let served = Served::start(app()).await;
+    let client = client();
     for id in ["panic-1", "panic-2"] {
-        let reply = get_with_id(&client, format!("{}/boom", served.url), id).await;
+        let reply = get_with_id(&client, &format!("{}/boom", served.url), id, &[]).await;
         assert_eq!(reply.request_id(), id);
         assert_eq!(
             reply.assert_error(StatusCode::INTERNAL_SERVER_ERROR),
             "internal error"
         );
         assert_panic_logged(id);
-        let health = get_with_id(&client, format!("{}/healthz", served.url), "after-panic").await;
+        let health = get_with_id(
+            &client,
+            &format!("{}/healthz", served.url),
+            "after-panic",
+            &[],
+        )
+        .await;
         assert_eq!(
             (health.status, health.body.as_slice()),
             (StatusCode::OK, &b"ok"[..])

@@ -5,15 +5,14 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use ordertrail_testkit::{Binary, binary, read_json_lines};
 use serde_json::Value;
-
-const EXE: &str = env!("CARGO_BIN_EXE_ordertrail");
 
 /// The default ports share one machine: one test at a time.
 static PORTS: Mutex<()> = Mutex::new(());
@@ -22,12 +21,11 @@ static PORTS: Mutex<()> = Mutex::new(());
 struct Up(Child);
 
 impl Up {
-    fn start(dir: &Path) -> Self {
-        let child = Command::new(EXE)
+    fn start(binary: &Binary, dir: &Path) -> Self {
+        let child = binary
+            .command()
             .arg("up")
             .current_dir(dir)
-            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-            .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -72,34 +70,18 @@ impl Drop for Up {
     }
 }
 
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("ordertrail-up-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-/// Every JSON line of `file`; each must parse.
-fn json_lines(file: &Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(file).unwrap_or_default();
-    text.lines()
-        .map(|l| {
-            serde_json::from_str(l)
-                .unwrap_or_else(|e| panic!("{}: not JSON ({e}): {l}", file.display()))
-        })
-        .collect()
-}
-
 #[test]
 fn up_serves_an_order_logs_it_everywhere_and_stops_on_ctrl_c() {
     let _ports = PORTS
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let dir = temp_dir("run");
-    let mut up = Up::start(&dir);
+    let ordertrail = binary!();
+    let dir = ordertrail.fresh_dir("up-run");
+    let mut up = Up::start(&ordertrail, &dir);
     up.wait_up();
 
-    let order = Command::new(EXE)
+    let order = ordertrail
+        .command()
         .args(["order", "--request-id", "up-test-order-1"])
         .output()
         .expect("run ordertrail order");
@@ -118,7 +100,7 @@ fn up_serves_an_order_logs_it_everywhere_and_stops_on_ctrl_c() {
     let logs = dir.join("logs");
     let mut pids = Vec::new();
     for service in ["gateway", "orders", "inventory", "payments"] {
-        let lines = json_lines(&logs.join(format!("{service}.jsonl")));
+        let lines = read_json_lines(&logs.join(format!("{service}.jsonl")));
         let about: Vec<&Value> = lines
             .iter()
             .filter(|l| l["request_id"] == "up-test-order-1")
@@ -155,11 +137,12 @@ fn up_refuses_a_busy_port_before_starting_anything() {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     // Hold the gateway's port (if something else already holds it, up must refuse all the same).
     let _held = std::net::TcpListener::bind("127.0.0.1:8080");
-    let dir = temp_dir("busy");
-    let out = Command::new(EXE)
+    let ordertrail = binary!();
+    let dir = ordertrail.fresh_dir("up-busy");
+    let out = ordertrail
+        .command()
         .arg("up")
         .current_dir(&dir)
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .stdin(Stdio::null())
         .output()
         .expect("run ordertrail up");

@@ -1,19 +1,18 @@
 //! `ordertrail serve --workers N`: the kernel spreads connections over the workers, a busy port
 //! stops the master before any worker starts, and SIGTERM drains every worker.
 
-mod workers_support;
-
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
+use ordertrail_testkit::workers::{Load, Master, alive, load_client, serial};
+use ordertrail_testkit::{binary, free_port};
 use serde_json::{Value, json};
-use workers_support::{Load, Master, alive, free_port, serial};
 
 #[tokio::test]
 async fn four_workers_share_a_thousand_requests() {
     let _serial = serial().await;
-    let master = Master::start("inventory", free_port(), 4, &[]);
+    let master = Master::start(&binary!(), "inventory", free_port(), 4, &[]);
     let workers = master.wait_ready().await;
     assert_eq!(workers.len(), 4, "{workers:?}");
 
@@ -85,7 +84,7 @@ async fn a_busy_port_stops_the_master_before_any_worker_starts() {
     let _serial = serial().await;
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = taken.local_addr().unwrap().port();
-    let mut master = Master::start("payments", port, 2, &[]);
+    let mut master = Master::start(&binary!(), "payments", port, 2, &[]);
     let status = master
         .wait_exit(Duration::from_secs(10))
         .await
@@ -102,9 +101,15 @@ async fn a_busy_port_stops_the_master_before_any_worker_starts() {
 #[tokio::test]
 async fn sigterm_lets_in_flight_charges_finish_and_leaves_no_process() {
     let _serial = serial().await;
-    let mut master = Master::start("payments", free_port(), 2, &["--latency-ms", "500"]);
+    let mut master = Master::start(
+        &binary!(),
+        "payments",
+        free_port(),
+        2,
+        &["--latency-ms", "500"],
+    );
     let workers = master.wait_ready().await;
-    let client = workers_support::load_client(true);
+    let client = load_client(true);
     let charges: Vec<_> = (0..4)
         .map(|i| {
             let request = client

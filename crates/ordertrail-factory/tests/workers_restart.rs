@@ -1,14 +1,13 @@
 //! `ordertrail serve --workers N` under steady load: a worker killed with SIGKILL is back
 //! within a second, and SIGHUP replaces every worker without failing a request.
 
-mod workers_support;
-
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use workers_support::{Load, Master, alive, free_port, serial};
+use ordertrail_testkit::workers::{Load, Master, alive, serial};
+use ordertrail_testkit::{binary, free_port};
 
 /// Keep-alive connections of the steady load.
 const CONNECTIONS: usize = 8;
@@ -16,7 +15,7 @@ const CONNECTIONS: usize = 8;
 #[tokio::test]
 async fn a_killed_worker_is_back_within_a_second() {
     let _serial = serial().await;
-    let master = Master::start("inventory", free_port(), 2, &[]);
+    let master = Master::start(&binary!(), "inventory", free_port(), 2, &[]);
     let workers = master.wait_ready().await;
     let load = Load::start(&master.url("/catalog"), CONNECTIONS, true);
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -73,7 +72,7 @@ async fn a_killed_worker_is_back_within_a_second() {
 #[tokio::test]
 async fn sighup_replaces_every_worker_without_failing_a_request() {
     let _serial = serial().await;
-    let master = Master::start("inventory", free_port(), 2, &[]);
+    let master = Master::start(&binary!(), "inventory", free_port(), 2, &[]);
     let before = master.wait_ready().await;
     let load = Load::start(&master.url("/catalog"), CONNECTIONS, true);
     tokio::time::sleep(Duration::from_millis(500)).await;

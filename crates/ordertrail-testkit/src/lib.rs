@@ -1,1 +1,54 @@
-//! Shared test support.
+//! What the ordertrail tests and benchmarks share, in one place: a log-capturing subscriber,
+//! the services in-process or as processes of the real binary, an in-test collector, and
+//! bounded waits on free loopback ports.
+//!
+//! Every socket is on 127.0.0.1, every wait is bounded, and every process a test starts is
+//! killed when the value that owns it is dropped, so a failing test leaves nothing behind.
+//!
+//! # Layout
+//! - `logs`: the capturing subscriber and readers of its lines, or of a log file's lines.
+//! - `net`: loopback addresses, free ports and bounded polling.
+//! - `http`: the test's HTTP client, answers read in full, and the `traceresponse` header.
+//! - `orders`: the test cards, placing an order and waiting for its dispatch.
+//! - `services`: [`Services`], the four services in-process, and [`Served`], any router.
+//! - `binary`: [`Binary`], the real `ordertrail` command without the test's settings.
+//! - `child`: [`Child`], one process of the binary, SIGKILLed on drop.
+//! - `stack`: [`Stack`], the four services as processes exporting to one OTLP endpoint.
+//! - `local_run`: [`LocalRun`], the four services writing one directory like `ordertrail up`.
+//! - `collector`: an in-test collector and the spans it received.
+//! - [`workers`]: `ordertrail serve --workers N` and a closed-loop load against it.
+//! - [`bench`]: pinned server processes and a closed-loop load generator.
+
+mod binary;
+mod child;
+mod collector;
+mod http;
+mod local_run;
+pub mod logs;
+mod net;
+mod orders;
+mod services;
+mod stack;
+
+pub mod bench;
+pub mod workers;
+
+pub use binary::Binary;
+pub use child::Child;
+pub use collector::{
+    CLIENT, EXPORT_WAIT, SERVER, SpanIndex, server_span, spans_with_request_id, start_collector,
+    wait_until,
+};
+pub use http::{
+    HEADER, REQUEST_TIMEOUT, Reply, TraceParent, assert_uuid_v7, client, client_builder,
+    get_with_id, send,
+};
+pub use local_run::LocalRun;
+pub use logs::{Line, LineExt, LogCursor, lines, raw_logs, read_json_lines, wait_for_line};
+pub use net::{eventually, free_port, free_ports, loopback, poll, poll_async};
+pub use orders::{
+    APPROVED_CARD, DECLINED_CARD, Placed, order_body, place_order, post_order, wait_dispatched,
+};
+pub use ordertrail_collector::{Collector, CollectorConfig, Received, ReceivedLog, ReceivedSpan};
+pub use services::{Served, Services};
+pub use stack::{SERVICES, STARTUP, Stack, StackConfig};

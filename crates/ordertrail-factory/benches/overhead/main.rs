@@ -17,13 +17,11 @@
 
 mod variants;
 
-#[path = "../support/mod.rs"]
-mod support;
-
 use std::path::Path;
 use std::time::Duration;
 
-use support::{Run, Target, drive, free_port, pin_self, start};
+use ordertrail_testkit::bench::{Run, Target, drive, pin_self, start, wait_ready};
+use ordertrail_testkit::free_port;
 use variants::Variant;
 
 const CONNECTIONS: usize = 32;
@@ -83,7 +81,8 @@ async fn compare(quick: bool) {
     let collector = format!("127.0.0.1:{}", free_port());
     let out = dir.to_string_lossy().into_owned();
     let _collector = start(
-        1,
+        Path::new(env!("CARGO_BIN_EXE_ordertrail")),
+        "1",
         &["collect", "--listen", &collector, "--out", &out],
         &[],
         &dir.join("collector.out"),
@@ -128,15 +127,15 @@ async fn measure_one(
 ) -> Sample {
     let listen = format!("127.0.0.1:{}", free_port());
     let log = dir.join(format!("{}.log", variant.name()));
-    let server = support::start_exe(
-        std::env::current_exe().expect("exe"),
-        0,
+    let server = start(
+        &std::env::current_exe().expect("exe"),
+        "0",
         &["--serve", variant.name(), &listen, otlp],
         &[],
         &log,
     );
     let addr = listen.parse().expect("addr");
-    wait_ready_hello(addr).await;
+    wait_ready(addr, "/hello").await;
     let target = Target::get(addr, "/hello");
     drive(&target, CONNECTIONS, warm).await;
     let pid = server.0.id();
@@ -149,17 +148,6 @@ async fn measure_one(
         cpu_per_10k: cpu / requests * 10_000.0,
         rss_mib: rss_mib(pid),
     }
-}
-
-async fn wait_ready_hello(addr: std::net::SocketAddr) {
-    let target = Target::get(addr, "/hello");
-    for _ in 0..400 {
-        if drive(&target, 1, Duration::from_millis(1)).await.rps > 0.0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{addr} did not come up");
 }
 
 /// utime + stime of `pid`, in seconds.

@@ -23,7 +23,7 @@ use tracing_subscriber::{EnvFilter, Layer};
 
 /// Which server to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Variant {
+pub(crate) enum Variant {
     /// The handler alone: no middleware, no subscriber.
     Bare,
     /// What a Rust team assembles today from stock parts.
@@ -35,14 +35,14 @@ pub enum Variant {
 }
 
 impl Variant {
-    pub const ALL: [Self; 4] = [
+    pub(crate) const ALL: [Self; 4] = [
         Self::Bare,
         Self::Usual,
         Self::Ordertrail,
         Self::OrdertrailDown,
     ];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Bare => "bare",
             Self::Usual => "usual",
@@ -51,7 +51,7 @@ impl Variant {
         }
     }
 
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|v| v.name() == text)
     }
 }
@@ -61,13 +61,14 @@ async fn hello() -> &'static str {
 }
 
 /// Installs the variant's subscriber and returns its router. The returned guard flushes at exit.
-pub fn setup(variant: Variant, otlp: &str) -> (Router, Box<dyn std::any::Any>) {
+pub(crate) fn setup(variant: Variant, otlp: &str) -> (Router, Box<dyn std::any::Any>) {
     let routes = Router::new().route("/hello", get(hello));
     match variant {
         Variant::Bare => (routes, Box::new(())),
         Variant::Usual => usual(routes, otlp),
         Variant::Ordertrail | Variant::OrdertrailDown => {
-            let config = TelemetryConfig::new("bench", "0.0.0").otlp_endpoint(otlp, OtlpProtocol::Grpc);
+            let config =
+                TelemetryConfig::new("bench", "0.0.0").otlp_endpoint(otlp, OtlpProtocol::Grpc);
             let guard = telemetry::init(&config).expect("telemetry");
             (
                 ordertrail::web::instrument(routes, CorrelationLayer::new().service("bench")),

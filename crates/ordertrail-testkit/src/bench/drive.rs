@@ -1,135 +1,52 @@
-//! What the process benchmarks share: starting `ordertrail` processes pinned to a core, and a
-//! closed-loop HTTP load generator pinned to the other.
-//!
-//! Fairness on a 2-core machine: the server runs under `taskset -c 0`, this process pins itself
-//! to core 1, so the two never compete for a core. Every load loop is bounded by a deadline.
+//! [`drive`]: closed loops of one request on keep-alive connections, each bounded by a
+//! deadline, with a minimal HTTP/1.1 client so the server, not the generator, is measured.
 
-#![allow(dead_code, unreachable_pub)]
-
-use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// Pins the calling process (and threads it creates later) to `core`.
-pub fn pin_self(core: usize) {
-    let mut set = nix::sched::CpuSet::new();
-    if set.set(core).is_ok() {
-        let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set);
+/// Waits until `GET path` on `addr` answers 2xx (at most 20 s).
+pub async fn wait_ready(addr: SocketAddr, path: &str) {
+    let target = &Target::get(addr, path);
+    let every = Duration::from_millis(50);
+    let ready = crate::poll_async(Duration::from_secs(20), every, || async move {
+        let run = drive(target, 1, Duration::from_millis(1)).await;
+        (run.rps > 0.0).then_some(())
+    });
+    if ready.await.is_none() {
+        panic!("{addr} did not become ready");
     }
-}
-
-/// Lets the calling thread (and threads it creates later) run on every one of `cores`.
-pub fn pin_self_to(cores: &[usize]) {
-    let mut set = nix::sched::CpuSet::new();
-    for &core in cores {
-        let _ = set.set(core);
-    }
-    let _ = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set);
-}
-
-/// A free loopback port (bound, then released).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
-/// A child process that is killed when dropped.
-pub struct Proc(pub Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `ordertrail <args>` on `core` (when `taskset` exists), stdout and stderr to `log`.
-pub fn start(core: usize, args: &[&str], env: &[(&str, String)], log: &Path) -> Proc {
-    start_exe(
-        env!("CARGO_BIN_EXE_ordertrail").into(),
-        core,
-        args,
-        env,
-        log,
-    )
-}
-
-/// Starts `exe <args>` on `core` (when `taskset` exists), stdout and stderr to `log`.
-pub fn start_exe(
-    exe: std::path::PathBuf,
-    core: usize,
-    args: &[&str],
-    env: &[(&str, String)],
-    log: &Path,
-) -> Proc {
-    start_exe_on(exe, &core.to_string(), args, env, log)
-}
-
-/// Starts `exe <args>` on the cores of `cpus`, a `taskset -c` list like `0` or `0,1` (when
-/// `taskset` exists), stdout and stderr to `log`.
-pub fn start_exe_on(
-    exe: std::path::PathBuf,
-    cpus: &str,
-    args: &[&str],
-    env: &[(&str, String)],
-    log: &Path,
-) -> Proc {
-    let mut command = if Path::new("/usr/bin/taskset").exists() {
-        let mut c = Command::new("taskset");
-        c.args(["-c", cpus]).arg(&exe);
-        c
-    } else {
-        Command::new(exe)
-    };
-    let out = std::fs::File::create(log).expect("log file");
-    let err = out.try_clone().expect("log file");
-    command
-        .args(args)
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err);
-    Proc(command.spawn().expect("start ordertrail"))
-}
-
-/// Waits until `GET /healthz` on `addr` answers 2xx (at most 20 s).
-pub async fn wait_ready(addr: SocketAddr) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let target = Target::get(addr, "/healthz");
-    while Instant::now() < deadline {
-        if drive(&target, 1, Duration::from_millis(1)).await.rps > 0.0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{addr} did not become ready");
 }
 
 /// What one load run measured.
 #[derive(Debug, Clone, Copy)]
 pub struct Run {
+    /// Answered 2xx requests per second.
     pub rps: f64,
+    /// The median latency of the 2xx answers, in milliseconds.
     pub p50_ms: f64,
+    /// The 99th percentile of the same, in milliseconds.
     pub p99_ms: f64,
+    /// Requests that failed: no connection, a broken one, or a status other than 2xx.
     pub failed: u64,
 }
 
 /// One request to send over and over: method, path and an optional JSON body.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// Where the server listens.
     pub addr: SocketAddr,
+    /// The request method, such as `GET` or `POST`.
     pub method: &'static str,
+    /// The request path.
     pub path: String,
+    /// A JSON body, sent with its `Content-Length`.
     pub body: Option<String>,
 }
 
 impl Target {
+    /// `GET path` on `addr`, without a body.
     pub fn get(addr: SocketAddr, path: &str) -> Self {
         Self {
             addr,
@@ -263,17 +180,4 @@ async fn read_response(stream: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) ->
 pub fn median(mut runs: Vec<Run>) -> Run {
     runs.sort_by(|a, b| a.rps.total_cmp(&b.rps));
     runs[runs.len() / 2]
-}
-
-/// A listener that accepts connections and never answers: a black-holed collector.
-pub fn black_hole() -> (SocketAddr, std::thread::JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let handle = std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for conn in listener.incoming().take(1_000).flatten() {
-            held.push(conn);
-        }
-    });
-    (addr, handle)
 }

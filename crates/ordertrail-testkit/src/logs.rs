@@ -1,9 +1,13 @@
 //! The capturing subscriber: `JsonLayer` writing into a shared buffer (the shape of tracing's
-//! `MockMakeWriter`), and readers that parse every captured line.
+//! `MockMakeWriter`), and readers that parse every captured line, or every line of a log file.
+//!
+//! Tests of one binary run in parallel and write to the same buffer, so every assertion first
+//! picks its own lines, by request id or order id.
 
 use std::io;
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ordertrail::logging::{JsonLayer, install_panic_hook};
 use serde_json::{Map, Value};
@@ -105,20 +109,30 @@ fn parse_line(bytes: &[u8]) -> Line {
     }
 }
 
+/// Every complete line of the log file at `path` (none if it does not exist yet), parsed; a
+/// last line still being written is skipped. Fails the test on a line that is not one JSON
+/// object.
+pub fn read_json_lines(path: &Path) -> Vec<Value> {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    let complete = bytes
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(&[][..], |end| &bytes[..=end]);
+    parse_lines(complete)
+        .into_iter()
+        .map(Value::Object)
+        .collect()
+}
+
 /// Waits (at most 5 s) until a captured line satisfies `matches`; returns all that do.
 pub async fn wait_for_line(what: &str, matches: impl Fn(&Line) -> bool) -> Vec<Line> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    for _ in 0..500 {
+    let found = crate::poll(Duration::from_secs(5), Duration::from_millis(10), || {
         let found: Vec<Line> = lines().into_iter().filter(&matches).collect();
-        if !found.is_empty() {
-            return found;
-        }
-        if Instant::now() > deadline {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no log line for {what} within 5 s");
+        (!found.is_empty()).then_some(found)
+    });
+    found
+        .await
+        .unwrap_or_else(|| panic!("no log line for {what} within 5 s"))
 }
 
 /// Typed reads of a line's fields.

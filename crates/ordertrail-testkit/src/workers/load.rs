@@ -58,7 +58,7 @@ impl Load {
 }
 
 async fn run(url: &str, keep_alive: bool, stop: &AtomicBool) -> Vec<Outcome> {
-    let client = client(keep_alive);
+    let client = load_client(keep_alive);
     let deadline = Instant::now() + MAX_RUN;
     let mut outcomes = Vec::new();
     while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
@@ -78,11 +78,10 @@ async fn run(url: &str, keep_alive: bool, stop: &AtomicBool) -> Vec<Outcome> {
     outcomes
 }
 
-/// A client with a timeout, so a hung worker fails the test instead of hanging it.
-pub fn client(keep_alive: bool) -> reqwest::Client {
-    let builder = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .no_proxy();
+/// A [`client`](crate::client), pooling connections with `keep_alive`, or opening a new
+/// connection for each request without.
+pub fn load_client(keep_alive: bool) -> reqwest::Client {
+    let builder = crate::client_builder(crate::REQUEST_TIMEOUT);
     let builder = if keep_alive {
         builder
     } else {

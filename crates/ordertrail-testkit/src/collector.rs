@@ -1,9 +1,41 @@
-//! Finding spans in what the collector received, and walking from a span to its parents.
+//! An in-test [`Collector`], waiting for what it received, finding spans in it, and walking
+//! from a span to its parents.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
-use ordertrail_collector::ReceivedSpan;
+use ordertrail_collector::{Collector, CollectorConfig, Received, ReceivedSpan};
+
+/// How long telemetry may take to reach the collector.
+pub const EXPORT_WAIT: Duration = Duration::from_secs(20);
+
+/// A collector on a port the system chose, keeping everything in memory.
+pub async fn start_collector() -> Collector {
+    let listener = tokio::net::TcpListener::bind(crate::loopback(0))
+        .await
+        .expect("bind the collector");
+    Collector::start(listener, CollectorConfig::in_memory())
+        .await
+        .expect("start the collector")
+}
+
+/// Waits until `predicate` holds for what `received` holds; panics after `timeout` with
+/// `what` and a summary of what did arrive.
+pub async fn wait_until(
+    received: &Received,
+    what: &str,
+    timeout: Duration,
+    predicate: impl FnMut(&Received) -> bool,
+) {
+    if !received.wait_for(predicate, timeout).await {
+        panic!(
+            "timed out after {timeout:?} waiting for {what}; received {:?}, spans: {:#?}",
+            received.counts(),
+            summary(&received.spans())
+        );
+    }
+}
 
 /// `SPAN_KIND_SERVER` as it travels in OTLP.
 pub const SERVER: i32 = SpanKind::Server as i32;
@@ -83,7 +115,7 @@ impl<'a> SpanIndex<'a> {
 }
 
 /// One line per span (at most 200), for failure messages.
-pub(crate) fn summary(spans: &[ReceivedSpan]) -> Vec<String> {
+fn summary(spans: &[ReceivedSpan]) -> Vec<String> {
     spans
         .iter()
         .filter(|s| s.span.name != "GET /healthz")

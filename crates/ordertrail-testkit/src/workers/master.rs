@@ -1,14 +1,14 @@
 //! [`Master`]: one `ordertrail serve <service> --workers N` process tree.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
+
+use crate::{Binary, Child, read_json_lines};
 
 /// How long a master may take until every worker accepts.
 pub const STARTUP: Duration = Duration::from_secs(20);
@@ -19,67 +19,55 @@ pub struct Master {
     /// The port it listens on.
     pub port: u16,
     process: Child,
-    stdout: PathBuf,
-    stderr: PathBuf,
 }
 
 impl Master {
     /// Starts `ordertrail serve <service> --listen 127.0.0.1:<port> --workers <n> <extra>`,
     /// JSON lines to a file.
-    pub fn start(service: &str, port: u16, workers: usize, extra: &[&str]) -> Self {
-        static RUN: AtomicU32 = AtomicU32::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "ordertrail-workers-{}-{}",
-            std::process::id(),
-            RUN.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).expect("temp dir");
+    pub fn start(
+        binary: &Binary,
+        service: &'static str,
+        port: u16,
+        workers: usize,
+        extra: &[&str],
+    ) -> Self {
+        let dir = binary.fresh_dir("workers");
         let (stdout, stderr) = (dir.join("stdout.jsonl"), dir.join("stderr.txt"));
-        let file = |p: &PathBuf| std::fs::File::create(p).expect("log file");
-        let process = Command::new(env!("CARGO_BIN_EXE_ordertrail"))
+        let file = |p: &_| std::fs::File::create(p).expect("log file");
+        let process = binary
+            .command()
             .args(["serve", service, "--listen", &format!("127.0.0.1:{port}")])
             .args(["--workers", &workers.to_string()])
             .args(extra)
-            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-            .env_remove("ORDERTRAIL_WORKERS")
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(file(&stdout))
             .stderr(file(&stderr))
             .spawn()
             .expect("start ordertrail");
-        Self {
-            port,
-            process,
-            stdout,
-            stderr,
-        }
+        let process = Child::new(service, port, process, stdout, stderr);
+        Self { port, process }
     }
 
     /// The master's pid.
     pub fn pid(&self) -> u32 {
-        self.process.id()
+        self.process.pid()
     }
 
     /// `http://127.0.0.1:<port><path>`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        format!("{}{path}", self.process.url())
     }
 
     /// Sends `signal` to the master.
     pub fn signal(&self, signal: Signal) {
-        send(self.pid(), signal).expect("signal the master");
+        self.process.signal(signal);
     }
 
-    /// Every line written so far, parsed; panics on a line that is not one JSON object.
+    /// Every complete line written so far, parsed; panics on a line that is not one JSON
+    /// object.
     pub fn lines(&self) -> Vec<Value> {
-        let text = std::fs::read_to_string(&self.stdout).unwrap_or_default();
-        // The last line may be half-written.
-        let complete = text.rfind('\n').map_or("", |end| &text[..end]);
-        complete
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-            .collect()
+        read_json_lines(self.process.stdout_path())
     }
 
     /// The master's lines with this message.
@@ -93,7 +81,7 @@ impl Master {
 
     /// What it wrote to stderr.
     pub fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+        self.process.stderr()
     }
 
     /// Waits (at most `timeout`) for a master line with `message` satisfying `predicate`.
@@ -103,19 +91,16 @@ impl Master {
         timeout: Duration,
         predicate: impl Fn(&Value) -> bool,
     ) -> Value {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(line) = self.master_lines(message).into_iter().find(&predicate) {
-                return line;
-            }
-            assert!(
-                Instant::now() < deadline,
+        let found = crate::poll(timeout, Duration::from_millis(10), || {
+            self.master_lines(message).into_iter().find(&predicate)
+        });
+        found.await.unwrap_or_else(|| {
+            panic!(
                 "no {message:?} line within {timeout:?}; stderr: {}; stdout: {:#?}",
                 self.stderr(),
                 self.lines()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+            )
+        })
     }
 
     /// Waits until all workers accept; returns worker index → pid.
@@ -150,25 +135,16 @@ impl Master {
             .collect()
     }
 
-    /// Waits (at most `timeout`, checking every 10 ms) for the master to exit.
+    /// Waits (at most `timeout`, checking every 20 ms) for the master to exit.
     pub async fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.process.try_wait().expect("try_wait") {
-                return Some(status);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        self.process.wait_exit(timeout).await
     }
 }
 
 impl Drop for Master {
     fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
+        // The master first, so it starts no new worker; then every worker it logged.
+        self.process.kill();
         for pid in self.all_worker_pids() {
             if alive(pid) && is_ordertrail(pid) {
                 let _ = send(pid, Signal::SIGKILL);

@@ -1,21 +1,18 @@
-//! What the `follow_*` and `load_*` tests share: a local run laid out like `ordertrail up`'s —
-//! the four services as child processes of the real binary, each appending JSON lines to
-//! `<dir>/<service>.jsonl`, exporting to an in-test collector that writes `<dir>/traces.jsonl`
-//! and `<dir>/otlp-logs.jsonl` — and running the binary's own commands against it.
+//! [`LocalRun`]: a local run laid out like `ordertrail up`'s — the four services as child
+//! processes of the real binary, each appending JSON lines to `<dir>/<service>.jsonl`,
+//! exporting to an in-test collector that writes `<dir>/traces.jsonl` and
+//! `<dir>/otlp-logs.jsonl` — for running the binary's own commands against it.
 //!
-//! `otlp_support`'s `Stack` sends each service's stdout to a file of its own naming and takes
-//! no `--log-file`, so the processes are started here, reusing its [`Child`] (SIGKILLed on drop).
-
-#![allow(dead_code, unreachable_pub)] // each test binary uses its own part
+//! [`Stack`](crate::Stack) sends each service's stdout to a file of its own naming and takes no
+//! `--log-file`, so the processes are started here, each a [`Child`] (SIGKILLed on drop).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use ordertrail_collector::{Collector, CollectorConfig};
 
-pub use super::otlp_support::SERVICES;
-use super::otlp_support::{Child, STARTUP, client, free_ports, loopback};
+use crate::{Binary, Child, SERVICES, STARTUP, client, free_ports, loopback};
 
 /// Four services writing to one directory, and the collector they export to.
 #[derive(Debug)]
@@ -30,9 +27,10 @@ pub struct LocalRun {
 }
 
 impl LocalRun {
-    /// Starts the collector and the four services; waits until each answers `/healthz`.
-    pub async fn start() -> Self {
-        let dir = fresh_dir();
+    /// Starts the collector and the four services of `binary`; waits until each answers
+    /// `/healthz`.
+    pub async fn start(binary: &Binary) -> Self {
+        let dir = binary.fresh_dir("follow");
         let listener = tokio::net::TcpListener::bind(loopback(0))
             .await
             .expect("bind the collector");
@@ -40,7 +38,7 @@ impl LocalRun {
         let collector = Collector::start(listener, config)
             .await
             .expect("start the collector");
-        let children = spawn_all(&dir, &collector.grpc_endpoint());
+        let children = spawn_all(binary, &dir, &collector.grpc_endpoint());
         let run = Self {
             dir,
             collector,
@@ -93,15 +91,8 @@ impl Drop for LocalRun {
     }
 }
 
-fn fresh_dir() -> PathBuf {
-    let name = format!("follow-{}", uuid::Uuid::new_v4());
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    std::fs::create_dir_all(&dir).expect("create the test directory");
-    dir
-}
-
-fn spawn_all(dir: &Path, otlp: &str) -> Vec<Child> {
-    let ports = free_ports();
+fn spawn_all(binary: &Binary, dir: &Path, otlp: &str) -> Vec<Child> {
+    let ports: [u16; 4] = free_ports();
     let url = |i: usize| format!("http://{}", loopback(ports[i]));
     let peers = [
         "--orders-url".to_owned(),
@@ -114,14 +105,21 @@ fn spawn_all(dir: &Path, otlp: &str) -> Vec<Child> {
     SERVICES
         .iter()
         .zip(&ports)
-        .map(|(service, port)| spawn(service, *port, &peers, dir, otlp))
+        .map(|(service, port)| spawn(binary, service, *port, &peers, dir, otlp))
         .collect()
 }
 
-fn spawn(service: &'static str, port: u16, peers: &[String], dir: &Path, otlp: &str) -> Child {
+fn spawn(
+    binary: &Binary,
+    service: &'static str,
+    port: u16,
+    peers: &[String],
+    dir: &Path,
+    otlp: &str,
+) -> Child {
     let stdout = dir.join(format!("{service}.stdout.log"));
     let stderr = dir.join(format!("{service}.stderr.log"));
-    let mut command = binary();
+    let mut command = binary.command();
     command
         .args(["serve", service, "--listen", &loopback(port).to_string()])
         .args(peers)
@@ -139,42 +137,4 @@ fn spawn(service: &'static str, port: u16, peers: &[String], dir: &Path, otlp: &
         .spawn()
         .unwrap_or_else(|e| panic!("cannot spawn {service}: {e}"));
     Child::new(service, port, process, stdout, stderr)
-}
-
-/// The real binary, with none of the test's `OTEL_*`, `ORDERTRAIL_*` or `RUST_LOG` settings.
-pub fn binary() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ordertrail"));
-    for (name, _) in std::env::vars_os() {
-        let text = name.to_string_lossy();
-        if text.starts_with("OTEL_") || text.starts_with("ORDERTRAIL_") || text == "RUST_LOG" {
-            command.env_remove(&name);
-        }
-    }
-    command.env("NO_COLOR", "1");
-    command
-}
-
-/// Runs the binary with `args` off the async runtime and returns what it did.
-pub async fn run_binary(args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        binary()
-            .args(&args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run ordertrail")
-    })
-    .await
-    .expect("the command's thread")
-}
-
-/// Polls `check` every 50 ms until it holds; panics with `what` after `timeout`.
-pub async fn eventually(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !check() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }

@@ -1,13 +1,13 @@
-//! [`Child`]: one `ordertrail serve` process, SIGKILLed and reaped when dropped.
+//! [`Child`]: one process of the real binary, SIGKILLed and reaped when dropped.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-/// A running service process; its stdout and stderr go to files.
+/// A running `ordertrail serve` process; its stdout and stderr go to files.
 #[derive(Debug)]
 pub struct Child {
     /// `gateway`, `orders`, `inventory` or `payments`.
@@ -72,16 +72,16 @@ impl Child {
     /// Waits for the process to exit, checking every 20 ms; `None` if it still runs after
     /// `timeout`.
     pub async fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.exited() {
-                return Some(status);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        crate::poll(timeout, Duration::from_millis(20), || self.exited()).await
+    }
+
+    /// SIGKILLs the process unless it has exited, and reaps it.
+    pub fn kill(&mut self) {
+        if self.exited().is_none() {
+            let _ = kill(self.nix_pid(), Signal::SIGKILL);
         }
+        // Reaps it; after SIGKILL this returns at once.
+        let _ = self.process.wait();
     }
 
     fn nix_pid(&self) -> Pid {
@@ -91,10 +91,6 @@ impl Child {
 
 impl Drop for Child {
     fn drop(&mut self) {
-        if self.exited().is_none() {
-            let _ = kill(self.nix_pid(), Signal::SIGKILL);
-        }
-        // Reaps it; after SIGKILL this returns at once.
-        let _ = self.process.wait();
+        self.kill();
     }
 }

@@ -3,16 +3,19 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 use serde_json::Value;
 
-use super::{Child, STARTUP, client, loopback};
+use crate::{Binary, Child, client, free_ports, loopback, read_json_lines};
 
 /// The services, in the order they are started.
 pub const SERVICES: [&str; 4] = ["gateway", "orders", "inventory", "payments"];
+
+/// How long a service may take to answer `GET /healthz` after it was spawned.
+pub const STARTUP: Duration = Duration::from_secs(15);
 
 /// Tries with fresh ports before giving up: a port picked as free may be taken by the time a
 /// child binds it.
@@ -77,13 +80,13 @@ pub struct Stack {
 }
 
 impl Stack {
-    /// Starts the services and waits until each answers `GET /healthz`.
-    pub async fn start(config: &StackConfig) -> Self {
+    /// Starts the services of `binary` and waits until each answers `GET /healthz`.
+    pub async fn start(binary: &Binary, config: &StackConfig) -> Self {
         let client = client();
         let mut failures = Vec::new();
         for _ in 0..ATTEMPTS {
-            let dir = fresh_dir();
-            let mut children = spawn_all(config, &dir);
+            let dir = binary.fresh_dir("otlp");
+            let mut children = spawn_all(binary, config, &dir);
             match wait_healthy(&client, &mut children).await {
                 Ok(()) => {
                     return Self {
@@ -116,19 +119,7 @@ impl Stack {
     /// Every complete JSON line `service` wrote to stdout so far, parsed. Panics on a line
     /// that is not one JSON object.
     pub fn json_lines(&self, service: &str) -> Vec<Value> {
-        let text = std::fs::read_to_string(self.child(service).stdout_path()).unwrap_or_default();
-        // The last piece is empty, or a line still being written: skip it.
-        let mut pieces: Vec<&str> = text.split('\n').collect();
-        pieces.pop();
-        pieces
-            .into_iter()
-            .map(|line| {
-                let value: Value = serde_json::from_str(line)
-                    .unwrap_or_else(|e| panic!("{service} wrote a non-JSON line ({e}): {line:?}"));
-                assert!(value.is_object(), "{service} line is not an object: {line}");
-                value
-            })
-            .collect()
+        read_json_lines(self.child(service).stdout_path())
     }
 
     /// Sends SIGTERM to every service, then waits up to `timeout` for each to exit. Returns
@@ -174,26 +165,8 @@ impl Drop for Stack {
     }
 }
 
-fn fresh_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("otlp-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).expect("create the test directory");
-    dir
-}
-
-/// Four distinct free ports: all bound at once, then released.
-pub fn free_ports() -> [u16; 4] {
-    let listeners: Vec<std::net::TcpListener> = (0..4)
-        .map(|_| std::net::TcpListener::bind(loopback(0)).expect("bind 127.0.0.1:0"))
-        .collect();
-    let ports: Vec<u16> = listeners
-        .iter()
-        .map(|l| l.local_addr().expect("local address").port())
-        .collect();
-    ports.try_into().expect("four ports")
-}
-
-fn spawn_all(config: &StackConfig, dir: &Path) -> Vec<Child> {
-    let ports = free_ports();
+fn spawn_all(binary: &Binary, config: &StackConfig, dir: &Path) -> Vec<Child> {
+    let ports: [u16; 4] = free_ports();
     let urls: Vec<String> = ports
         .iter()
         .map(|p| format!("http://{}", loopback(*p)))
@@ -201,11 +174,12 @@ fn spawn_all(config: &StackConfig, dir: &Path) -> Vec<Child> {
     SERVICES
         .iter()
         .zip(ports)
-        .map(|(service, port)| spawn(service, port, &urls, config, dir))
+        .map(|(service, port)| spawn(binary, service, port, &urls, config, dir))
         .collect()
 }
 
 fn spawn(
+    binary: &Binary,
     service: &'static str,
     port: u16,
     urls: &[String],
@@ -214,7 +188,7 @@ fn spawn(
 ) -> Child {
     let stdout = dir.join(format!("{service}.stdout.jsonl"));
     let stderr = dir.join(format!("{service}.stderr.log"));
-    let mut command = Command::new(env!("CARGO_BIN_EXE_ordertrail"));
+    let mut command = binary.command();
     command
         .args(["serve", service, "--listen", &loopback(port).to_string()])
         .args([
@@ -226,9 +200,7 @@ fn spawn(
             &urls[3],
         ])
         .arg("--db")
-        .arg(dir.join("orders.sqlite3"));
-    clear_inherited_settings(&mut command);
-    command
+        .arg(dir.join("orders.sqlite3"))
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", &config.endpoint)
         .env(
             "OTEL_BSP_SCHEDULE_DELAY",
@@ -250,17 +222,6 @@ fn spawn(
         .spawn()
         .unwrap_or_else(|e| panic!("cannot spawn {service}: {e}"));
     Child::new(service, port, process, stdout, stderr)
-}
-
-/// Removes the variables the binary reads from the child's environment, so the test's own
-/// environment cannot change what it tests.
-fn clear_inherited_settings(command: &mut Command) {
-    for (name, _) in std::env::vars_os() {
-        let text = name.to_string_lossy();
-        if text.starts_with("OTEL_") || text.starts_with("ORDERTRAIL_") || text == "RUST_LOG" {
-            command.env_remove(&name);
-        }
-    }
 }
 
 /// Waits until every child answers `GET /healthz` with 200; fails at once if one exits.
