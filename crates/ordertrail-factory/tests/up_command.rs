@@ -22,9 +22,14 @@ struct Up(Child);
 
 impl Up {
     fn start(binary: &Binary, dir: &Path) -> Self {
+        Self::start_with(binary, dir, &[])
+    }
+
+    fn start_with(binary: &Binary, dir: &Path, args: &[&str]) -> Self {
         let child = binary
             .command()
             .arg("up")
+            .args(args)
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -34,19 +39,24 @@ impl Up {
         Self(child)
     }
 
-    /// Reads stdout until the banner says all four are up (at most 60 s).
-    fn wait_up(&mut self) {
+    /// Reads stdout until the banner says all four are up (at most 60 s); the banner's lines.
+    fn wait_up(&mut self) -> String {
         let out = self.0.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
+            let mut banner = String::new();
             for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if line.contains("all four services are up") {
-                    let _ = tx.send(());
+                if line.starts_with("ordertrail: ") {
+                    banner.push_str(&line);
+                    banner.push('\n');
+                }
+                if line.contains("spans and OTLP log records") {
+                    let _ = tx.send(std::mem::take(&mut banner));
                 }
             }
         });
         rx.recv_timeout(Duration::from_secs(60))
-            .expect("up did not report all four services up");
+            .expect("up did not report all four services up")
     }
 
     fn interrupt_and_wait(&mut self) -> std::process::ExitStatus {
@@ -89,8 +99,15 @@ fn up_serves_an_order_logs_it_everywhere_and_stops_on_ctrl_c() {
     assert!(order.status.success(), "order failed: {printed}");
     assert!(printed.contains("request  up-test-order-1"), "{printed}");
     assert!(
-        printed.contains("grep up-test-order-1 logs/*.jsonl"),
+        printed.contains("grep -h up-test-order-1 logs/*.jsonl"),
         "{printed}"
+    );
+    assert!(
+        printed.contains(&format!(
+            "{} follow up-test-order-1",
+            ordertrail.path().display()
+        )),
+        "the follow command names the binary as it was run: {printed}"
     );
     std::thread::sleep(Duration::from_millis(1_500)); // dispatch after the response, and one export
 
@@ -114,7 +131,15 @@ fn up_serves_an_order_logs_it_everywhere_and_stops_on_ctrl_c() {
         );
         pids.extend(lines.iter().filter_map(|l| l["pid"].as_u64()));
     }
-    let traces = std::fs::read_to_string(logs.join("traces.jsonl")).expect("traces.jsonl");
+    let traces =
+        std::fs::read_to_string(logs.join("otlp").join("traces.jsonl")).expect("otlp/traces.jsonl");
+    for service in ["gateway", "orders", "inventory", "payments"] {
+        let own = std::fs::read_to_string(logs.join(format!("{service}.jsonl"))).expect("log");
+        assert!(
+            !own.contains("resourceSpans") && !own.contains("resourceLogs"),
+            "{service}.jsonl holds OTLP export lines: grep over logs/*.jsonl would match them"
+        );
+    }
     assert!(
         traces.contains("up-test-order-1"),
         "the embedded collector received no span of the order"
@@ -153,8 +178,53 @@ fn up_refuses_a_busy_port_before_starting_anything() {
         "unclear message: {stderr}"
     );
     assert!(
+        stderr.contains("--base-port"),
+        "the message names the flag that moves the ports: {stderr}"
+    );
+    assert!(
         !dir.join("logs").join("gateway.jsonl").exists(),
         "a service was started"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A base port whose four ports, and one more for the collector, are free right now.
+fn free_base_port() -> u16 {
+    let start = 20_000 + u16::try_from(std::process::id() % 1_000).expect("small") * 10;
+    (0..400)
+        .map(|i| start + 10 * i)
+        .find(|base| {
+            (0..5).all(|offset| std::net::TcpListener::bind(("127.0.0.1", base + offset)).is_ok())
+        })
+        .expect("no five free consecutive ports")
+}
+
+#[test]
+fn up_moves_every_port_with_base_port_and_otlp_port() {
+    let base = free_base_port();
+    let (gateway, otlp) = (base.to_string(), (base + 4).to_string());
+    let ordertrail = binary!();
+    let dir = ordertrail.fresh_dir("up-base-port");
+    let mut up = Up::start_with(
+        &ordertrail,
+        &dir,
+        &["--base-port", &gateway, "--otlp-port", &otlp],
+    );
+    let banner = up.wait_up();
+    let url = format!("http://127.0.0.1:{base}");
+    assert!(
+        banner.contains(&format!("order --gateway {url}")),
+        "the banner says how to reach the moved gateway: {banner}"
+    );
+    let order = ordertrail
+        .command()
+        .args(["order", "--gateway", &url, "--request-id", "moved-1"])
+        .output()
+        .expect("run ordertrail order");
+    let printed = String::from_utf8_lossy(&order.stdout);
+    assert!(order.status.success(), "order failed: {printed}");
+    assert!(printed.contains("request  moved-1"), "{printed}");
+    let status = up.interrupt_and_wait();
+    assert!(status.success(), "up exited with {status}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -20,19 +20,20 @@ pub(crate) mod up;
 pub(crate) mod worker;
 
 /// How the user ran this binary (`ordertrail`, `target/release/ordertrail`…), for the
-/// commands it suggests: they then run as printed, installed or not.
+/// commands it suggests: they then run as printed, installed or not. Quoted for a POSIX shell
+/// when it holds anything but letters, digits and `/._-+`.
 pub(crate) fn invocation() -> String {
-    let program = std::env::args_os()
-        .next()
-        .map(|arg| arg.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let safe = !program.is_empty()
+    let program = std::env::args_os().next().map_or_else(
+        || "ordertrail".to_owned(),
+        |arg| arg.to_string_lossy().into_owned(),
+    );
+    let plain = !program.is_empty()
         && program
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"/._-+".contains(&b));
-    if safe {
+    if plain {
         program
     } else {
-        "ordertrail".to_owned()
+        format!("'{}'", program.replace('\'', r"'\''"))
     }
 }
