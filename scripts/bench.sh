@@ -18,7 +18,7 @@ cargo bench --bench overhead -- "${quick[@]}"
 echo "== export on / off / collector refused / black hole"
 cargo bench --bench export
 
-if [ -f benches/workers.rs ]; then
+if [ -f crates/ordertrail-factory/benches/workers.rs ]; then
   echo "== one process vs --workers 2 vs --workers 4 (hello path and order workflow)"
   cargo bench --bench workers -- "${quick[@]}"
 fi

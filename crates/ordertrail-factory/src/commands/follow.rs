@@ -181,10 +181,12 @@ fn render_options(args: &FollowArgs) -> RenderOptions {
 
 /// The width of the terminal on stdout, or `COLUMNS` when it does not say.
 ///
-/// `terminal_size` asks the terminal with the `TIOCGWINSZ` ioctl behind a safe function: this
-/// crate denies unsafe code, and the crate is small, maintained and what clap uses.
+/// `console` (already here for the progress bars of `load`, through indicatif) asks the
+/// terminal with the `TIOCGWINSZ` ioctl behind a safe function: this crate denies unsafe code.
 fn terminal_width() -> Option<usize> {
-    let asked = terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| usize::from(w.0));
+    let asked = console::Term::stdout()
+        .size_checked()
+        .map(|(_rows, cols)| usize::from(cols));
     let told = || std::env::var(COLUMNS).ok()?.trim().parse().ok();
     asked.filter(|w| *w > 0).or_else(told)
 }
