@@ -17,7 +17,7 @@
 //! - `local_run`: [`LocalRun`], the four services writing one directory like `ordertrail up`.
 //! - `collector`: an in-test collector and the spans it received.
 //! - [`workers`]: `ordertrail serve --workers N` and a closed-loop load against it.
-//! - [`bench`]: pinned server processes and a closed-loop load generator.
+//! - [`bench`](mod@bench): pinned server processes and a closed-loop load generator.
 
 mod binary;
 mod child;
