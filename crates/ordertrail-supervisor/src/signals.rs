@@ -6,6 +6,11 @@
 //! | SIGHUP | rolling restart: one worker at a time, the new one accepting before the old drains |
 //! | SIGTTIN | one more worker |
 //! | SIGTTOU | one fewer worker (never fewer than one) |
+//!
+//! A second stop signal while the workers drain kills them at once. A parent that forwards
+//! its own stop signal to a master should therefore start it in a process group of its own,
+//! as `ordertrail up` does: otherwise Ctrl-C at the terminal reaches the master twice, once
+//! from the terminal and once from the parent.
 
 use tokio::signal::unix::{Signal, SignalKind, signal};
 

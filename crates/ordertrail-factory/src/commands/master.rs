@@ -12,8 +12,9 @@ use ordertrail_supervisor::{Master, MasterConfig, WorkerCommand, bind_inheritabl
 use super::serve::{flush, start_telemetry};
 use crate::config::ServeConfig;
 
-/// How long workers may drain after SIGTERM before they are killed.
-const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long workers may drain after SIGTERM before they are killed (`up` waits longer for a
+/// master to stop).
+pub(crate) const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub(crate) fn run(config: &ServeConfig, workers: usize) -> anyhow::Result<ExitCode> {
     // One thread is plenty: the master only waits for signals and children.

@@ -6,6 +6,9 @@
 //! waits until all four answer `/healthz`, and on Ctrl-C or SIGTERM stops them gracefully
 //! (SIGTERM, then SIGKILL after [`STOP_GRACE`]). If one child dies, the others are stopped too.
 //!
+//! The children run in process groups of their own: Ctrl-C at the terminal reaches `up` alone,
+//! and each child is stopped by the one SIGTERM `up` sends, never by a second signal.
+//!
 //! With `--workers N`, gateway, orders and payments each run as a master with N workers
 //! (`serve --workers N`); inventory stays one process, as its stock lives in its memory.
 
@@ -28,8 +31,9 @@ use tokio::process::{Child, Command};
 use crate::cli::{CollectArgs, UpArgs};
 use crate::config::env;
 
-/// How long a child may take to stop after SIGTERM.
-const STOP_GRACE: Duration = Duration::from_secs(10);
+/// How long a child may take to stop after SIGTERM: longer than a master lets its workers
+/// drain ([`super::master::STOP_TIMEOUT`]), so a master is not killed while they flush.
+const STOP_GRACE: Duration = Duration::from_secs(super::master::STOP_TIMEOUT.as_secs() + 5);
 
 /// How long the four services may take to answer `/healthz`.
 const READY_WITHIN: Duration = Duration::from_secs(20);
@@ -137,6 +141,11 @@ fn start(name: ServiceName, args: &UpArgs, otlp: &str) -> anyhow::Result<Service
     let url = |peer: ServiceName| format!("http://{}:{}", args.host, peer.port(args.base_port));
     let log_file = args.log_dir.join(format!("{name}.jsonl"));
     let mut command = Command::new(exe);
+    // Each child leads its own process group, so Ctrl-C at the terminal (SIGINT to the
+    // foreground group) reaches this process only, and each child gets exactly one stop
+    // signal: the SIGTERM `stop_all` sends. In the terminal's group, a master got SIGINT and
+    // SIGTERM, took the second as "kill the workers now", and their spans were lost. A child
+    // still dies with `up`, as it asks for SIGTERM when its parent dies (`serve`).
     command
         .arg("serve")
         .arg(name.as_str())
@@ -158,6 +167,7 @@ fn start(name: ServiceName, args: &UpArgs, otlp: &str) -> anyhow::Result<Service
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .kill_on_drop(true);
     let mut child = command
         .spawn()
