@@ -54,10 +54,12 @@ def binary_facts() -> dict:
     ordertrail_env = set(re.findall(r'"(ORDERTRAIL_[A-Z0-9_]+)"', config_rs))
     otel_env = set(re.findall(r'"(OTEL_[A-Z0-9_]+)"', otel_rs))
     other_env = set(re.findall(r'const RUST_LOG: &str = "(RUST_LOG)"', config_rs))
+    base = re.search(r"pub const DEFAULT_BASE_PORT: u16 = (\d+);", services_rs)
+    port_fn = re.search(r"pub const fn port\(self, base: u16\).*?\n    \}", services_rs, re.S)
     ports = {
-        name.lower(): int(port)
-        for name, port in re.findall(r"Self::(\w+) => (\d{4,5}),", services_rs)
-    }
+        name.lower(): int(base.group(1)) + int(offset)
+        for name, offset in re.findall(r"Self::(\w+) => (\d+),", port_fn.group(0) if port_fn else "")
+    } if base else {}
     enum = re.search(r"pub\(crate\) enum Command \{(.*?)\n\}", cli_rs, re.S)
     commands = {}
     for variant, args in re.findall(r"^\s+(\w+)\((\w+)\),", enum.group(1) if enum else "", re.M):
