@@ -21,21 +21,21 @@ async fn a_gateway_without_a_scheme_is_refused_with_the_flag_named() {
     );
 }
 
-#[tokio::test]
-async fn a_refused_request_id_is_reported_with_the_one_the_gateway_made() {
+/// Runs `ordertrail order --request-id id` against in-process services; what it printed.
+async fn order_with_id(id: &str) -> String {
     let services = Services::start().await;
     let gateway = services.gateway.clone();
     let output = binary!()
-        .output(args(&[
-            "order",
-            "--gateway",
-            &gateway,
-            "--request-id",
-            "my order#1",
-        ]))
+        .output(args(&["order", "--gateway", &gateway, "--request-id", id]))
         .await;
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(output.status.success(), "{stdout}");
+    stdout
+}
+
+#[tokio::test]
+async fn a_refused_request_id_is_reported_with_the_one_the_gateway_made() {
+    let stdout = order_with_id("my order#1").await;
     let made = stdout
         .lines()
         .find_map(|l| l.strip_prefix("request  "))
@@ -52,19 +52,7 @@ async fn a_refused_request_id_is_reported_with_the_one_the_gateway_made() {
 
 #[tokio::test]
 async fn a_kept_request_id_gets_no_note() {
-    let services = Services::start().await;
-    let gateway = services.gateway.clone();
-    let output = binary!()
-        .output(args(&[
-            "order",
-            "--gateway",
-            &gateway,
-            "--request-id",
-            "kept-1",
-        ]))
-        .await;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}");
+    let stdout = order_with_id("kept-1").await;
     assert!(stdout.contains("request  kept-1\n"), "{stdout}");
     assert!(!stdout.contains("note"), "{stdout}");
 }
