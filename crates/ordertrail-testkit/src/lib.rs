@@ -16,6 +16,7 @@
 //! - `stack`: [`Stack`], the four services as processes exporting to one OTLP endpoint.
 //! - `local_run`: [`LocalRun`], the four services writing one directory like `ordertrail up`.
 //! - `collector`: an in-test collector and the spans it received.
+//! - [`cards`]: the scanner for card numbers in any output, and the strings of each output.
 //! - [`workers`]: `ordertrail serve --workers N` and a closed-loop load against it.
 //! - [`bench`](mod@bench): pinned server processes and a closed-loop load generator.
 
@@ -31,6 +32,7 @@ mod services;
 mod stack;
 
 pub mod bench;
+pub mod cards;
 pub mod workers;
 
 pub use binary::Binary;

@@ -2,12 +2,21 @@
 //!
 //! A card number must never reach a log line. Services only ever log [`last4`]; as a second
 //! line of defence every string of every log output passes through the redaction policy
-//! ([`crate::redact`]), whose default applies [`mask_cards`]: it masks any run of 13 to 19
-//! digits (spaces, dashes and `%20` allowed between them) that passes the Luhn check and is a
-//! word of its own (not inside a UUID or a hex string), wherever it came from: a path, a
-//! header, a parser's error message.
+//! ([`crate::redact`]), whose default applies [`mask_cards`]: it masks any 13 to 19 digits
+//! that pass the Luhn check, written in one piece or in groups joined by any common separator
+//! (space, `-`, `.`, `_`, `/`, `+`, `:`, tab, no-break space, their percent-encodings),
+//! even glued to letters (`card4242424242424242`), unless they are part of a UUID or a hex id,
+//! wherever they came from: a path, a header, a parser's error message. The exact rules are in
+//! `find.rs`; [`contains_card`] follows the same ones.
+//!
+//! # Layout
+//! - `separator`: what may stand between digit groups.
+//! - `find`: where the next card-like number is, and what is not one.
 
 use std::borrow::Cow;
+
+mod find;
+mod separator;
 
 /// Fewest and most digits of a card number.
 const DIGITS: std::ops::RangeInclusive<usize> = 13..=19;
@@ -55,124 +64,43 @@ pub fn mask_cards(text: &str) -> Cow<'_, str> {
     if text.bytes().filter(u8::is_ascii_digit).count() < *DIGITS.start() {
         return Cow::Borrowed(text);
     }
+    let Some(mut found) = find::next_card(text) else {
+        return Cow::Borrowed(text);
+    };
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    let mut changed = false;
-    while let Some((start, end)) = next_card(rest) {
-        let (_, run) = digit_run(rest.as_bytes(), start);
-        let digits = String::from_utf8_lossy(&run.digits[..run.count.min(19)]).into_owned();
+    loop {
+        let (start, end) = found;
         out.push_str(&rest[..start]);
-        out.push_str("[card ••••");
-        out.push_str(last4(&digits));
-        out.push(']');
+        push_mask(&mut out, &rest[start..end]);
         rest = &rest[end..];
-        changed = true;
-    }
-    if !changed {
-        return Cow::Borrowed(text);
+        match find::next_card(rest) {
+            Some(next) => found = next,
+            None => break,
+        }
     }
     out.push_str(rest);
     Cow::Owned(out)
 }
 
-/// The byte range of the first card-like run in `text`. A run that touches a letter or digit
-/// is part of a longer word (a UUID, a hex string) and is left alone. Nothing is allocated:
-/// this runs on every string a log line holds.
-fn next_card(text: &str) -> Option<(usize, usize)> {
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if !bytes[i].is_ascii_digit() {
-            i += separator_len(&bytes[i..]).max(1);
-            continue;
-        }
-        let (end, digits) = digit_run(bytes, i);
-        if digits.is_card() && stands_alone(bytes, i, end) {
-            return Some((i, end));
-        }
-        i = end.max(i + 1);
+/// Appends `[card ••••1234]`, the last four digits of `number` as written.
+fn push_mask(out: &mut String, number: &str) {
+    let mut last = [b'0'; 4];
+    for (slot, digit) in last
+        .iter_mut()
+        .rev()
+        .zip(number.bytes().rev().filter(u8::is_ascii_digit))
+    {
+        *slot = digit;
     }
-    None
-}
-
-/// The digits of one run, kept on the stack: a card has at most 19.
-struct RunDigits {
-    digits: [u8; 20],
-    count: usize,
-}
-
-impl RunDigits {
-    fn push(&mut self, digit: u8) {
-        if let Some(slot) = self.digits.get_mut(self.count) {
-            *slot = digit;
-        }
-        self.count += 1;
-    }
-
-    /// 13 to 19 digits passing the Luhn check.
-    fn is_card(&self) -> bool {
-        DIGITS.contains(&self.count) && luhn_valid(&self.digits[..self.count])
-    }
-}
-
-/// From a digit at `start`: where the run of digits and separators ends (after its last
-/// digit), and its digits.
-fn digit_run(bytes: &[u8], start: usize) -> (usize, RunDigits) {
-    let mut digits = RunDigits {
-        digits: [0; 20],
-        count: 0,
-    };
-    let (mut i, mut end) = (start, start);
-    while i < bytes.len() {
-        if bytes[i].is_ascii_digit() {
-            digits.push(bytes[i]);
-            i += 1;
-            end = i;
-        } else {
-            match separator_len(&bytes[i..]) {
-                0 => break,
-                len => i += len,
-            }
-        }
-    }
-    (end, digits)
-}
-
-/// Length of the separator `rest` starts with: a space, a dash, or a space percent-encoded in
-/// a path (`%20`); 0 when it starts with none.
-fn separator_len(rest: &[u8]) -> usize {
-    match rest {
-        [b' ' | b'-', ..] => 1,
-        [b'%', b'2', b'0', ..] => 3,
-        _ => 0,
-    }
-}
-
-/// Whether `start..end` is a word of its own: no letter or digit right before or after it,
-/// and not inside a UUID.
-fn stands_alone(bytes: &[u8], start: usize, end: usize) -> bool {
-    let before =
-        start == 0 || bytes[..start].ends_with(b"%20") || !bytes[start - 1].is_ascii_alphanumeric();
-    let after = bytes.get(end).is_none_or(|b| !b.is_ascii_alphanumeric());
-    before && after && !in_uuid(bytes, start, end)
-}
-
-/// Whether `start..end` lies inside a hyphenated UUID (8-4-4-4-12 hex digits), whose last two
-/// groups can be 16 decimal digits.
-fn in_uuid(bytes: &[u8], start: usize, end: usize) -> bool {
-    const LEN: usize = 36;
-    let is_uuid = |s: &[u8]| {
-        s.iter().enumerate().all(|(i, b)| match i {
-            8 | 13 | 18 | 23 => *b == b'-',
-            _ => b.is_ascii_hexdigit(),
-        })
-    };
-    (end.saturating_sub(LEN)..=start).any(|w| bytes.get(w..w + LEN).is_some_and(is_uuid))
+    out.push_str("[card ••••");
+    out.extend(last.iter().map(|b| char::from(*b)));
+    out.push(']');
 }
 
 /// Whether `text` holds a card-like number that [`mask_cards`] would mask.
 pub fn contains_card(text: &str) -> bool {
-    next_card(text).is_some()
+    find::next_card(text).is_some()
 }
 
 #[cfg(test)]
@@ -244,6 +172,62 @@ mod tests {
             "latency 12.5",
         ] {
             assert_eq!(mask_cards(text), text);
+        }
+    }
+
+    #[test]
+    fn masks_every_common_separator_and_its_percent_encoding() {
+        for sep in [
+            " ", "-", ".", "_", "/", "+", ":", "\t", "\u{a0}", "\u{2013}", "%20", "%2D", "%2F",
+            "%2e", "%5F", "%3A", "%C2%A0", " - ",
+        ] {
+            let number = ["4242"; 4].join(sep);
+            let text = format!("/pay/{number}?x=1");
+            assert_eq!(mask_cards(&text), "/pay/[card ••••4242]?x=1", "{sep:?}");
+            assert!(contains_card(&number), "{sep:?}");
+        }
+    }
+
+    #[test]
+    fn masks_cards_glued_to_letters_and_mixed_groupings() {
+        for (text, masked) in [
+            ("card4242424242424242", "card[card ••••4242]"),
+            ("4242424242424242x", "[card ••••4242]x"),
+            ("id=v2-4000.0000.0000.0002;", "id=v2-[card ••••0002];"),
+            ("amex 3782 822463 10005", "amex [card ••••0005]"),
+            ("qty 12 4242 4242 4242 4242", "qty 12 [card ••••4242]"),
+            ("4242.4242.4242.4242", "[card ••••4242]"),
+        ] {
+            assert_eq!(mask_cards(text), masked, "{text}");
+        }
+    }
+
+    #[test]
+    fn masks_every_card_in_one_text() {
+        let text = "a 4242_4242_4242_4242 b 4000:0000:0000:0002 c";
+        assert_eq!(mask_cards(text), "a [card ••••4242] b [card ••••0002] c");
+    }
+
+    #[test]
+    fn leaves_ids_timestamps_and_ordinary_numbers_alone() {
+        // Each holds 13-19 digits that pass the Luhn check if read carelessly.
+        for text in [
+            // A trace id and a span id with a long decimal stretch.
+            "trace 4bf92f3577b34da6a3ce929d0e0e4736 4242424242424242aa0e0e4736abcdef",
+            "span ab42424242424242",
+            // Nanosecond timestamps: digits in pairs.
+            "2026-12-02T06:40:09.424242422Z",
+            "at 06:40:09.4242424249",
+            // An IP address and port, a version, a phone number, a date range (16 digits).
+            "10.0.0.1:4242 v1.42.4242 +1 555 123 4567 2026-01-01/2026-12-14",
+            // Too many digits in one piece, and too few.
+            "42424242424242424242 424242424242",
+            // Luhn fails; zero-padded (all zeros pass the Luhn check).
+            "4242 4242 4242 4241",
+            "parent 0000000000000000 0424242424242424",
+        ] {
+            assert_eq!(mask_cards(text), text, "{text}");
+            assert!(!contains_card(text), "{text}");
         }
     }
 }

@@ -11,12 +11,25 @@
 //! baggage that internal services then trust. `link` starts a fresh trace that we own and keeps
 //! a span link to the caller's context, so nothing is lost for a caller that does trace; internal
 //! services `trust`, because their callers are our own services.
+//!
+//! Inbound `baggage` and `tracestate` are bounded before any parser sees them, and `baggage`
+//! is parsed only under `trust`: see `inbound.rs` for the limits and the one warning a refused
+//! header costs.
+
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
+mod inbound;
+
+#[cfg_attr(not(feature = "axum"), allow(unused_imports))]
+pub(crate) use inbound::apply_inbound;
+pub use inbound::{
+    MAX_BAGGAGE_BYTES, MAX_BAGGAGE_ENTRIES, MAX_TRACESTATE_BYTES, MAX_TRACESTATE_ENTRIES,
+};
 
 use http::{HeaderMap, HeaderValue};
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry::{Context, global};
-use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+use opentelemetry_http::HeaderInjector;
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -84,31 +97,6 @@ pub fn install_propagators() {
         Box::new(TraceContextPropagator::new()),
         Box::new(BaggagePropagator::new()),
     ]));
-}
-
-/// Applies the inbound context in `headers` to `span` (not yet entered) as `policy` says.
-#[cfg_attr(not(feature = "axum"), allow(dead_code))]
-pub(crate) fn apply_inbound(span: &Span, headers: &HeaderMap, policy: InboundTrace) {
-    if policy == InboundTrace::Ignore
-        || !(headers.contains_key("traceparent") || headers.contains_key("baggage"))
-    {
-        return;
-    }
-    let cx = global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)));
-    match policy {
-        InboundTrace::Trust => {
-            if let Err(err) = span.set_parent(cx) {
-                tracing::debug!(error = %err, "inbound trace context not applied");
-            }
-        }
-        InboundTrace::Link => {
-            let remote = cx.span().span_context().clone();
-            if remote.is_valid() {
-                span.add_link(remote);
-            }
-        }
-        InboundTrace::Ignore => {}
-    }
 }
 
 /// Writes the context of `span` into outgoing `headers` (`traceparent`, `tracestate`,

@@ -1,8 +1,13 @@
-//! [`Redact`]: the policy every string passes through before any log output holds it.
+//! [`Redact`]: the policy every string passes through before any output holds it.
 //!
-//! Log lines, human lines and OTLP log records are built from one flattened record, whose
-//! string values (the message, span and event fields, error chains) all pass through the
-//! process's policy once. The default, [`CardNumbers`], masks Luhn-valid 13-19 digit card
+//! One policy, applied at every exit:
+//! - log lines, human lines and OTLP log records are built from one flattened record, whose
+//!   string values (the message, span and event fields, error chains) all pass through it once;
+//! - exported spans: name, attributes, events, links and `tracestate`, rewritten by the span
+//!   exporter wrapper (see [`crate::telemetry::redact_span`]);
+//! - panic messages, at the panic hook, and error bodies ([`crate::web::error_response`]);
+//! - what a service stores of client input (the factory's orders store calls [`redact`]).
+//! The default, [`CardNumbers`], masks Luhn-valid 13-19 digit card
 //! numbers as `[card ••••4242]`. Add your own patterns by chaining:
 //!
 //! ```

@@ -210,8 +210,9 @@ where
             .layer
             .make_span
             .make_span(&head, &id, self.layer.service.as_deref());
-        apply_inbound(&span, req.headers(), self.layer.inbound);
+        // The id first, so a warning about the inbound context carries it.
         attach_to_span(&span, &id);
+        apply_inbound(&span, req.headers(), self.layer.inbound);
         if let Some(refused) = refused {
             span.in_scope(|| {
                 tracing::warn!(

@@ -1,5 +1,7 @@
 //! Panics as log events: a panicking handler leaves one JSON line with its request id, not
-//! raw text on stderr.
+//! raw text on stderr. The message passes through the redaction policy here, at its source,
+//! so a panic that formats its input (`unwrap` on a parse of a card number) leaves no secret
+//! in any output, whatever subscriber or layers receive the event.
 
 use std::panic::PanicHookInfo;
 
@@ -17,5 +19,6 @@ fn log_panic(info: &PanicHookInfo<'_>) {
         .or_else(|| info.payload().downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "non-text panic payload".to_owned());
     let location = info.location().map(ToString::to_string).unwrap_or_default();
+    let message = crate::redact::redact(&message);
     tracing::error!(panic = %message, location = %location, "a task panicked");
 }

@@ -26,6 +26,7 @@
 //! - `resource`: the resource attributes every span and record carries.
 //! - `traces`, `logs`: the two OpenTelemetry providers and their OTLP exporters.
 //! - `counting`: [`ExportCounters`], bounded queues whose drops and failures are counted.
+//! - `redacting`: the redaction policy on every string of every exported span ([`redact_span`]).
 //! - `report`: the periodic warning while export loses data.
 //! - `env`: [`TelemetryConfig::from_env`] and [`apply_env`], the standard `OTEL_*` variables.
 //! - `init`: [`init()`], which installs the subscriber, and [`layers()`], to compose your own.
@@ -39,6 +40,8 @@ mod env;
 mod guard;
 mod init;
 mod logs;
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+mod redacting;
 mod report;
 mod resource;
 mod traces;
@@ -51,3 +54,4 @@ pub use counting::{ExportCounters, ExportSnapshot};
 pub use env::{EnvError, apply_env};
 pub use guard::{DROP_BUDGET, TelemetryGuard};
 pub use init::{Layers, TelemetryError, init, layers};
+pub use redacting::redact_span;

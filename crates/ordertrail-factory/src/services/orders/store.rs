@@ -1,6 +1,16 @@
 //! [`OrderStore`]: orders in one SQLite table. Every statement runs on the blocking pool
 //! through [`correlation::spawn_blocking`], in a span named after its operation.
+//!
+//! # What is stored
+//! Only what the order needs: never the card number, only its last four digits. The two
+//! fields that come from the client, `sku` and `request_id`, pass through the process's
+//! redaction policy ([`ordertrail::redact`]) before they are written, so a card number typed
+//! into them lands on disk masked (`[card ••••4242]`). Masking, not refusing: the store is the
+//! last exit, below the checks at the edge (a request id holding a card is already replaced,
+//! an unknown sku is rejected by inventory), so here it keeps the order's history, outcome
+//! included, while no secret reaches the file or its write-ahead log.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -85,8 +95,9 @@ impl OrderStore {
         })
     }
 
-    /// Stores a new order.
+    /// Stores a new order, its client-given text redacted (see the module docs).
     pub async fn insert(&self, order: Order) -> Result<(), StoreError> {
+        let order = redacted(order);
         self.run("INSERT", move |conn| {
             conn.execute(
                 "INSERT INTO orders (order_id, request_id, sku, quantity, amount_cents, card_last4, status)
@@ -162,6 +173,19 @@ impl OrderStore {
     }
 }
 
+/// `order` with `sku` and `request_id` through the redaction policy.
+fn redacted(order: Order) -> Order {
+    let redact = |text: String| match ordertrail::redact::redact(&text) {
+        Cow::Borrowed(_) => text,
+        Cow::Owned(masked) => masked,
+    };
+    Order {
+        sku: redact(order.sku),
+        request_id: redact(order.request_id),
+        ..order
+    }
+}
+
 fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     conn.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -209,6 +233,22 @@ mod tests {
             (found.status, found.amount_cents),
             (OrderStatus::Confirmed, 2_400)
         );
+    }
+
+    #[tokio::test]
+    async fn client_text_holding_a_card_is_stored_masked() {
+        let store = OrderStore::in_memory().unwrap();
+        let mut with_cards = order("o-2");
+        with_cards.sku = "mug-4242.4242.4242.4242".into();
+        with_cards.request_id = "card4000_0000_0000_0002".into();
+        store.insert(with_cards).await.unwrap();
+        let found = store.get("o-2".into()).await.unwrap();
+        assert_eq!(found.sku, "mug-[card ••••4242]");
+        assert_eq!(found.request_id, "card[card ••••0002]");
+        let plain = order("o-3");
+        store.insert(plain.clone()).await.unwrap();
+        let found = store.get("o-3".into()).await.unwrap();
+        assert_eq!((found.sku, found.request_id), (plain.sku, plain.request_id));
     }
 
     #[tokio::test]

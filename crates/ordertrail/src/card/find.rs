@@ -1,0 +1,170 @@
+//! Finding a card-like number in text: [`next_card`].
+//!
+//! # What counts as card-like
+//! A *run* is digit groups joined by separators (see [`super::separator`]); at most
+//! [`MAX_SEPARATORS`] separators may stand between two groups. Inside a run, a *candidate* is
+//! either one group of 13 to 19 digits, or consecutive groups of at least
+//! [`MIN_GROUP`] digits each, 13 to 19 digits in all, not starting with 0 (no card number
+//! does, while zero-padded ids like the invalid span id `0000000000000000` do): cards are written `4242 4242 4242 4242`
+//! or `3782 822463 10005`, never in pairs, so `2026-12-02 06:40:09.123456789` (pairs) and
+//! `10.0.0.1` (too few digits) are not candidates. A candidate is card-like when its digits
+//! pass the Luhn check, and it is not part of an identifier:
+//! - a hyphenated UUID (`8-4-4-4-12` hex digits), whose last two groups can be 16 digits;
+//! - a hex id: a word of hex digits with at least one letter, 16 or 32 long (span and trace
+//!   ids) or 40 and more (hashes).
+//!
+//! Letters next to the digits do not protect them: `card4242424242424242` and
+//! `order-4242424242424242` are card-like. Nothing is allocated: this runs on every string
+//! of every output.
+
+use super::separator::separator_len;
+use super::{DIGITS, luhn_valid};
+
+/// The fewest digits a group must have to be part of a candidate of several groups.
+const MIN_GROUP: usize = 3;
+
+/// The most separators between two groups of one run (`4242 - 4242` has three).
+const MAX_SEPARATORS: usize = 3;
+
+/// The most groups of one run looked at; a longer run is read as several.
+const MAX_GROUPS: usize = 24;
+
+/// The byte range of the first card-like candidate in `text`, from its first digit to its last.
+pub(super) fn next_card(text: &str) -> Option<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() {
+            i += separator_len(&bytes[i..]).max(1);
+            continue;
+        }
+        let run = Run::read(bytes, i);
+        if let Some(found) = run.card(bytes) {
+            return Some(found);
+        }
+        i = run.end();
+    }
+    None
+}
+
+/// One run: the byte ranges of its digit groups.
+struct Run {
+    groups: [(usize, usize); MAX_GROUPS],
+    len: usize,
+}
+
+impl Run {
+    /// The run whose first digit is at `start`.
+    fn read(bytes: &[u8], start: usize) -> Self {
+        let mut run = Self {
+            groups: [(0, 0); MAX_GROUPS],
+            len: 0,
+        };
+        let mut at = start;
+        while run.len < MAX_GROUPS {
+            let end = at
+                + bytes[at..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count();
+            run.groups[run.len] = (at, end);
+            run.len += 1;
+            match next_group(bytes, end) {
+                Some(next) => at = next,
+                None => break,
+            }
+        }
+        run
+    }
+
+    /// Where scanning resumes: after the last group.
+    fn end(&self) -> usize {
+        self.groups[self.len - 1].1
+    }
+
+    fn groups(&self) -> &[(usize, usize)] {
+        &self.groups[..self.len]
+    }
+
+    /// The first card-like candidate, the longest one among those starting at the same group.
+    fn card(&self, bytes: &[u8]) -> Option<(usize, usize)> {
+        let groups = self.groups();
+        (0..groups.len()).find_map(|first| {
+            (first..groups.len())
+                .rev()
+                .map(|last| &groups[first..=last])
+                .find(|candidate| is_card(bytes, candidate))
+                .map(|candidate| (candidate[0].0, candidate[candidate.len() - 1].1))
+        })
+    }
+}
+
+/// Where the next group starts, if 1 to [`MAX_SEPARATORS`] separators lead from `at` to a digit.
+fn next_group(bytes: &[u8], mut at: usize) -> Option<usize> {
+    for _ in 0..MAX_SEPARATORS {
+        match separator_len(bytes.get(at..)?) {
+            0 => return None,
+            len => at += len,
+        }
+        if bytes.get(at).is_some_and(u8::is_ascii_digit) {
+            return Some(at);
+        }
+    }
+    None
+}
+
+/// Whether the groups `candidate` are a card-like number (see the module docs).
+fn is_card(bytes: &[u8], candidate: &[(usize, usize)]) -> bool {
+    if bytes[candidate[0].0] == b'0' {
+        return false;
+    }
+    let several = candidate.len() > 1;
+    if several && candidate.iter().any(|(s, e)| e - s < MIN_GROUP) {
+        return false;
+    }
+    let count: usize = candidate.iter().map(|(s, e)| e - s).sum();
+    if !DIGITS.contains(&count) {
+        return false;
+    }
+    let mut digits = [0u8; 19];
+    let mut n = 0;
+    for &(s, e) in candidate {
+        digits[n..n + e - s].copy_from_slice(&bytes[s..e]);
+        n += e - s;
+    }
+    let (start, end) = (candidate[0].0, candidate[candidate.len() - 1].1);
+    luhn_valid(&digits[..n]) && !in_identifier(bytes, start, end)
+}
+
+/// Whether `start..end` lies inside a UUID or a hex id.
+fn in_identifier(bytes: &[u8], start: usize, end: usize) -> bool {
+    in_uuid(bytes, start, end) || in_hex_id(bytes, start) || in_hex_id(bytes, end - 1)
+}
+
+/// Whether `start..end` lies inside a hyphenated UUID (8-4-4-4-12 hex digits).
+fn in_uuid(bytes: &[u8], start: usize, end: usize) -> bool {
+    const LEN: usize = 36;
+    let is_uuid = |s: &[u8]| {
+        s.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+    };
+    (end.saturating_sub(LEN)..=start).any(|w| bytes.get(w..w + LEN).is_some_and(is_uuid))
+}
+
+/// Whether the letters-and-digits word around the byte `at` is a hex id: hex digits only, at
+/// least one of them a letter, 16 or 32 long, or 40 and more.
+fn in_hex_id(bytes: &[u8], at: usize) -> bool {
+    let start = bytes[..at]
+        .iter()
+        .rposition(|b| !b.is_ascii_alphanumeric())
+        .map_or(0, |p| p + 1);
+    let end = bytes[at..]
+        .iter()
+        .position(|b| !b.is_ascii_alphanumeric())
+        .map_or(bytes.len(), |p| at + p);
+    let word = &bytes[start..end];
+    let hex = word.iter().all(u8::is_ascii_hexdigit) && word.iter().any(u8::is_ascii_alphabetic);
+    hex && (word.len() == 16 || word.len() == 32 || word.len() >= 40)
+}
