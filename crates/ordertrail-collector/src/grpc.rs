@@ -2,7 +2,8 @@
 //!
 //! tonic decodes the protobuf and answers errors with gRPC statuses; each service only hands the
 //! request to the [`Sink`]. Both accept gzip-compressed messages (the exporters'
-//! `with_compression(Compression::Gzip)`) up to [`MAX_MESSAGE_SIZE`].
+//! `with_compression(Compression::Gzip)`); the `guard` middleware inflates and checks them
+//! against the [`Limits`](super::Limits) before tonic sees them.
 
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
     LogsService, LogsServiceServer,
@@ -22,19 +23,16 @@ use tonic::{Request, Response, Status};
 
 use super::sink::Sink;
 
-/// The largest request accepted, compressed or not, by gRPC and HTTP alike. tonic's default is
-/// 4 MiB; a batch of 512 spans with many attributes can come close, so allow more.
-pub const MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
-
 /// The two gRPC services, routed by their paths (`/opentelemetry.proto.collector.trace.v1.
 /// TraceService/Export`, ...). Unknown gRPC methods are answered `UNIMPLEMENTED`.
 pub(crate) fn routes(sink: &Sink) -> Routes {
+    let max = sink.limits().max_body_bytes;
     let traces = TraceServiceServer::new(Receiver(sink.clone()))
         .accept_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(MAX_MESSAGE_SIZE);
+        .max_decoding_message_size(max);
     let logs = LogsServiceServer::new(Receiver(sink.clone()))
         .accept_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(MAX_MESSAGE_SIZE);
+        .max_decoding_message_size(max);
     Routes::new(traces).add_service(logs)
 }
 
@@ -47,7 +45,10 @@ impl TraceService for Receiver {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        self.0.traces(request.into_inner()).await;
+        self.0
+            .traces(request.into_inner())
+            .await
+            .map_err(exhausted)?;
         Ok(Response::new(ExportTraceServiceResponse::default()))
     }
 }
@@ -58,7 +59,12 @@ impl LogsService for Receiver {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        self.0.logs(request.into_inner()).await;
+        self.0.logs(request.into_inner()).await.map_err(exhausted)?;
         Ok(Response::new(ExportLogsServiceResponse::default()))
     }
+}
+
+/// A request over a limit, as gRPC says it.
+fn exhausted(error: super::LimitError) -> Status {
+    Status::resource_exhausted(error.to_string())
 }

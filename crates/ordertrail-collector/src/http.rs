@@ -3,11 +3,14 @@
 //! The body is an `Export*ServiceRequest`, encoded as the `Content-Type` says:
 //! `application/x-protobuf` (what `opentelemetry-otlp`'s `http-proto` sends; also assumed when
 //! the header is missing) or `application/json` (OTLP/JSON, `http-json`). A body with
-//! `Content-Encoding: gzip` is decompressed first, up to [`MAX_MESSAGE_SIZE`] bytes.
+//! `Content-Encoding: gzip` is decompressed first, and only up to
+//! [`Limits::max_body_bytes`]: the inflater stops there and the request is refused.
+//! Before decoding, the body is counted against the other [`Limits`] (see `scan`).
 //!
 //! The answer is an empty `Export*ServiceResponse` in the request's encoding. A body that does
-//! not decode gets `400 Bad Request` with a `google.rpc.Status` body, as the OTLP specification
-//! asks; the exporter will not retry it, and the server goes on serving.
+//! not decode gets `400 Bad Request`, one over a limit `413 Payload Too Large`, both with a
+//! `google.rpc.Status` body, as the OTLP specification asks; the exporter will not retry them,
+//! and the server goes on serving.
 
 use std::borrow::Cow;
 use std::io::Read as _;
@@ -30,7 +33,9 @@ use prost::Message;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::grpc::MAX_MESSAGE_SIZE;
+use super::files::Signal;
+use super::limits::{LimitError, Limits};
+use super::scan::{check_json, check_protobuf};
 use super::sink::Sink;
 
 /// Path of trace exports, as the exporters' `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` ends.
@@ -41,12 +46,12 @@ pub const LOGS_PATH: &str = "/v1/logs";
 const PROTOBUF: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
 
-/// The two OTLP/HTTP routes, with a body limit of [`MAX_MESSAGE_SIZE`].
+/// The two OTLP/HTTP routes, with a body limit of [`Limits::max_body_bytes`].
 pub(crate) fn routes(sink: Sink) -> Router {
     Router::new()
         .route(TRACES_PATH, post(traces))
         .route(LOGS_PATH, post(logs))
-        .layer(DefaultBodyLimit::max(MAX_MESSAGE_SIZE))
+        .layer(DefaultBodyLimit::max(sink.limits().max_body_bytes))
         .with_state(sink)
 }
 
@@ -55,8 +60,11 @@ async fn traces(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Rejection> {
-    let (format, request) = decode::<ExportTraceServiceRequest>(&headers, &body)?;
-    sink.traces(request).await;
+    let (format, request) =
+        decode::<ExportTraceServiceRequest>(Signal::Traces, &headers, &body, sink.limits())?;
+    sink.traces(request)
+        .await
+        .map_err(|error| Rejection::new(format, error.into()))?;
     Ok(format.respond(&ExportTraceServiceResponse::default()))
 }
 
@@ -65,19 +73,27 @@ async fn logs(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Rejection> {
-    let (format, request) = decode::<ExportLogsServiceRequest>(&headers, &body)?;
-    sink.logs(request).await;
+    let (format, request) =
+        decode::<ExportLogsServiceRequest>(Signal::Logs, &headers, &body, sink.limits())?;
+    sink.logs(request)
+        .await
+        .map_err(|error| Rejection::new(format, error.into()))?;
     Ok(format.respond(&ExportLogsServiceResponse::default()))
 }
 
-/// Reads the encoding from the headers, then decompresses and decodes the body.
-fn decode<T>(headers: &HeaderMap, body: &[u8]) -> Result<(Format, T), Rejection>
+/// Reads the encoding from the headers, then decompresses, checks and decodes the body.
+fn decode<T>(
+    signal: Signal,
+    headers: &HeaderMap,
+    body: &[u8],
+    limits: &Limits,
+) -> Result<(Format, T), Rejection>
 where
     T: Message + Default + DeserializeOwned,
 {
     let format = Format::of(headers).map_err(|error| Rejection::new(Format::Protobuf, error))?;
-    let message = decompress(headers, body)
-        .and_then(|body| format.decode(&body))
+    let message = decompress(headers, body, limits.max_body_bytes)
+        .and_then(|body| format.decode(signal, &body, limits))
         .map_err(|error| Rejection::new(format, error))?;
     Ok((format, message))
 }
@@ -95,9 +111,9 @@ pub(crate) enum BodyError {
     /// The body claims gzip but does not decompress.
     #[error("the body is not valid gzip")]
     Gzip(#[source] std::io::Error),
-    /// The decompressed body is larger than the limit.
-    #[error("the decompressed body exceeds {MAX_MESSAGE_SIZE} bytes")]
-    TooLarge,
+    /// The body is over one of the [`Limits`].
+    #[error(transparent)]
+    Limit(#[from] LimitError),
     /// The body is not the protobuf message of this path.
     #[error("the body is not a valid protobuf export request")]
     Protobuf(#[source] prost::DecodeError),
@@ -110,7 +126,7 @@ impl BodyError {
     fn status(&self) -> StatusCode {
         match self {
             Self::ContentType(_) | Self::ContentEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Limit(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Gzip(_) | Self::Protobuf(_) | Self::Json(_) => StatusCode::BAD_REQUEST,
         }
     }
@@ -138,10 +154,25 @@ impl Format {
         }
     }
 
-    fn decode<T: Message + Default + DeserializeOwned>(self, body: &[u8]) -> Result<T, BodyError> {
+    /// Checks `body` against `limits`, then decodes it. JSON is bounded coarsely before
+    /// decoding and counted exactly after, on its protobuf encoding.
+    fn decode<T: Message + Default + DeserializeOwned>(
+        self,
+        signal: Signal,
+        body: &[u8],
+        limits: &Limits,
+    ) -> Result<T, BodyError> {
         match self {
-            Self::Protobuf => T::decode(body).map_err(BodyError::Protobuf),
-            Self::Json => serde_json::from_slice(body).map_err(BodyError::Json),
+            Self::Protobuf => {
+                check_protobuf(signal, body, limits)?;
+                T::decode(body).map_err(BodyError::Protobuf)
+            }
+            Self::Json => {
+                check_json(body, limits)?;
+                let message: T = serde_json::from_slice(body).map_err(BodyError::Json)?;
+                check_protobuf(signal, &message.encode_to_vec(), limits)?;
+                Ok(message)
+            }
         }
     }
 
@@ -162,8 +193,12 @@ fn content_type(value: &'static str) -> [(axum::http::HeaderName, HeaderValue); 
     [(CONTENT_TYPE, HeaderValue::from_static(value))]
 }
 
-/// The body, gunzipped if `Content-Encoding` says so.
-fn decompress<'a>(headers: &HeaderMap, body: &'a [u8]) -> Result<Cow<'a, [u8]>, BodyError> {
+/// The body, gunzipped (up to `limit` bytes) if `Content-Encoding` says so.
+fn decompress<'a>(
+    headers: &HeaderMap,
+    body: &'a [u8],
+    limit: usize,
+) -> Result<Cow<'a, [u8]>, BodyError> {
     let Some(encoding) = headers.get(CONTENT_ENCODING) else {
         return Ok(Cow::Borrowed(body));
     };
@@ -172,21 +207,21 @@ fn decompress<'a>(headers: &HeaderMap, body: &'a [u8]) -> Result<Cow<'a, [u8]>, 
         .to_ascii_lowercase();
     match encoding.as_str() {
         "identity" | "" => Ok(Cow::Borrowed(body)),
-        "gzip" => gunzip(body).map(Cow::Owned),
+        "gzip" => gunzip(body, limit).map(Cow::Owned),
         _ => Err(BodyError::ContentEncoding(encoding)),
     }
 }
 
-/// Decompresses at most [`MAX_MESSAGE_SIZE`] bytes, so a small zip bomb cannot fill memory.
-fn gunzip(body: &[u8]) -> Result<Vec<u8>, BodyError> {
-    let limit = MAX_MESSAGE_SIZE as u64 + 1;
+/// Inflates at most `limit + 1` bytes, so a small zip bomb cannot fill memory: one byte past
+/// the limit is enough to refuse it.
+pub(crate) fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, BodyError> {
     let mut out = Vec::new();
     MultiGzDecoder::new(body)
-        .take(limit)
+        .take(limit as u64 + 1)
         .read_to_end(&mut out)
         .map_err(BodyError::Gzip)?;
-    if out.len() > MAX_MESSAGE_SIZE {
-        return Err(BodyError::TooLarge);
+    if out.len() > limit {
+        return Err(LimitError::Body { limit }.into());
     }
     Ok(out)
 }
@@ -275,17 +310,26 @@ mod tests {
     #[test]
     fn gzip_bodies_decompress_and_bombs_are_refused() {
         let h = headers(&[(CONTENT_ENCODING, "gzip")]);
-        assert_eq!(&*decompress(&h, &gzip(b"otlp")).unwrap(), b"otlp");
-        let bomb = gzip(&vec![0; MAX_MESSAGE_SIZE + 1]);
-        assert!(matches!(decompress(&h, &bomb), Err(BodyError::TooLarge)));
-        assert!(matches!(decompress(&h, b"plain"), Err(BodyError::Gzip(_))));
+        assert_eq!(&*decompress(&h, &gzip(b"otlp"), 4).unwrap(), b"otlp");
+        let bomb = gzip(&vec![0; 1024 * 1024]);
+        let refused = decompress(&h, &bomb, 1024);
+        assert!(matches!(
+            refused,
+            Err(BodyError::Limit(LimitError::Body { limit: 1024 }))
+        ));
+        assert!(matches!(
+            decompress(&h, b"plain", 4),
+            Err(BodyError::Gzip(_))
+        ));
     }
 
     #[test]
     fn json_bodies_decode() {
         let h = headers(&[(CONTENT_TYPE, JSON)]);
         let body = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"name":"from json"}]}]}]}"#;
-        let (format, request) = decode::<ExportTraceServiceRequest>(&h, body).unwrap();
+        let limits = Limits::default();
+        let (format, request) =
+            decode::<ExportTraceServiceRequest>(Signal::Traces, &h, body, &limits).unwrap();
         assert_eq!(format, Format::Json);
         assert_eq!(
             request.resource_spans[0].scope_spans[0].spans[0].name,

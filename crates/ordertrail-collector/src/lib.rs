@@ -36,8 +36,18 @@
 //! exported to it, and per-request logging would then export itself forever. For the same
 //! reason, do not wrap [`router`] in tracing middleware.
 //!
+//! # Limits
+//! A request is counted before it is decoded and refused whole when it holds too much: see
+//! [`Limits`] for the limits and their defaults, and the `limits` module for what a client is
+//! answered (`413`/`RESOURCE_EXHAUSTED` over a limit, `503`/`UNAVAILABLE` when too many requests
+//! run at once). Connections are served by `ordertrail::web::serve_with`, with the head-read,
+//! idle and request timeouts and the connection cap of [`CollectorConfig::serve`].
+//!
 //! # Layout
-//! - `config`: [`CollectorConfig`], where received telemetry goes.
+//! - `config`: [`CollectorConfig`], where received telemetry goes and the limits.
+//! - `limits`: [`Limits`] on one request, [`LimitError`], and how refusals are answered.
+//! - `scan`: counting a request's items, attributes and depth before decoding it.
+//! - `guard`: the middleware capping concurrent requests and checking gRPC messages.
 //! - `server`: [`Collector`], the running receiver and its graceful stop; [`CollectorError`].
 //! - `router`: [`router()`], gRPC and HTTP merged onto one port, and how that works.
 //! - `grpc`: the tonic `TraceService` and `LogsService`.
@@ -52,10 +62,13 @@ mod attributes;
 mod config;
 mod files;
 mod grpc;
+mod guard;
 mod http;
+mod limits;
 mod received;
 mod record;
 mod router;
+mod scan;
 mod server;
 mod sink;
 
@@ -65,8 +78,8 @@ mod tests;
 pub use attributes::{attribute, attribute_int, attribute_str, hex_id};
 pub use config::CollectorConfig;
 pub use files::{LOGS_FILE, TRACES_FILE};
-pub use grpc::MAX_MESSAGE_SIZE;
 pub use http::{LOGS_PATH, TRACES_PATH};
+pub use limits::{LimitError, Limits, MAX_MESSAGE_SIZE};
 pub use received::{Counts, Received};
 pub use record::{ReceivedLog, ReceivedSpan};
 pub use router::router;

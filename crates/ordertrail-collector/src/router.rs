@@ -10,22 +10,29 @@
 //! gRPC exporter and the `http-proto` exporter alike, with no TLS and no ALPN.
 //!
 //! A request to any other path gets `UNIMPLEMENTED` if it is gRPC and `404` otherwise.
+//!
+//! Every route runs behind the `guard` middleware, which caps the requests running at once and
+//! checks gRPC messages against the [`Limits`](super::Limits) before tonic decodes them.
 
 use axum::Router;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use super::guard::{Guard, guard};
 use super::sink::Sink;
 use super::{grpc, http};
 
-/// Every OTLP route, gRPC and HTTP, delivering to `sink`. Serve it with `axum::serve`; add no
-/// tracing middleware, or the collector's own spans may be exported back to it.
+/// Every OTLP route, gRPC and HTTP, delivering to `sink` within its limits. Serve it with
+/// `ordertrail::web::serve_with`, as [`Collector`](super::Collector) does; add no tracing
+/// middleware, or the collector's own spans may be exported back to it.
 pub fn router(sink: Sink) -> Router {
+    let guard_state = Guard::new(*sink.limits());
     grpc::routes(&sink)
         .into_axum_router()
         .merge(http::routes(sink))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(guard_state, guard))
 }
 
 async fn not_found(headers: HeaderMap) -> Response {
@@ -36,7 +43,7 @@ async fn not_found(headers: HeaderMap) -> Response {
     }
 }
 
-fn is_grpc(headers: &HeaderMap) -> bool {
+pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
     headers
         .get(CONTENT_TYPE)
         .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))

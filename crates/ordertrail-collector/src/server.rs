@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ordertrail::web::serve_with;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -56,7 +57,8 @@ pub struct Collector {
 
 impl Collector {
     /// Opens the outputs of `config` and serves OTLP/gRPC and OTLP/HTTP on `listener`, in a
-    /// task of the current Tokio runtime, until [`shutdown`](Self::shutdown).
+    /// task of the current Tokio runtime, until [`shutdown`](Self::shutdown), with the
+    /// request limits and the connection timeouts of `config`.
     pub async fn start(
         listener: TcpListener,
         config: CollectorConfig,
@@ -65,11 +67,12 @@ impl Collector {
         let sink = open_sink(&config)?;
         let received = sink.received();
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = axum::serve(listener, router(sink)).with_graceful_shutdown(async {
+        let stop_signal = async {
             // Resolves on `shutdown` and when the handle is dropped.
             let _ = stopped.await;
-        });
-        let task = tokio::spawn(async move { server.await });
+        };
+        let server = serve_with(listener, router(sink), stop_signal, config.serve.clone());
+        let task = tokio::spawn(server);
         tracing::info!(%addr, out_dir = ?config.out_dir, keep_in_memory = config.keep_in_memory,
             "OTLP collector listening for gRPC and HTTP");
         Ok(Self {

@@ -6,7 +6,8 @@
 //! 2. records it in [`Received`] (counted always, kept only when configured).
 //!
 //! The file write finishes before the exporter gets its answer, so once an export call returns,
-//! its line is on disk. The write runs on Tokio's blocking pool, never on a runtime worker.
+//! its line is on disk. A request whose line would pass [`Limits::max_line_bytes`] is refused
+//! whole: serializing stops at the limit, and nothing is written or kept. The write runs on Tokio's blocking pool, never on a runtime worker.
 //!
 //! Nothing here logs per request: the collector may run inside a process whose own telemetry
 //! is exported to it, and a log line per received span would feed itself.
@@ -19,6 +20,7 @@ use serde::Serialize;
 
 use super::config::CollectorConfig;
 use super::files::{JsonlFiles, Signal};
+use super::limits::{LimitError, Limits};
 use super::received::Received;
 
 /// The destination of every decoded export request. Cheap to clone.
@@ -26,6 +28,7 @@ use super::received::Received;
 pub struct Sink {
     received: Received,
     files: Option<Arc<JsonlFiles>>,
+    limits: Limits,
 }
 
 impl Sink {
@@ -38,7 +41,13 @@ impl Sink {
         Ok(Self {
             received: Received::new(config.keep_in_memory),
             files,
+            limits: config.limits,
         })
+    }
+
+    /// The limits every request to this sink is held to.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// A handle on what this sink has received.
@@ -46,29 +55,60 @@ impl Sink {
         self.received.clone()
     }
 
-    /// Writes and records one trace export request.
-    pub async fn traces(&self, request: ExportTraceServiceRequest) {
-        self.write(Signal::Traces, &request).await;
+    /// Writes and records one trace export request, or refuses it when its line is too long.
+    pub async fn traces(&self, request: ExportTraceServiceRequest) -> Result<(), LimitError> {
+        self.write(Signal::Traces, &request).await?;
         self.received.push_traces(request);
+        Ok(())
     }
 
-    /// Writes and records one log export request.
-    pub async fn logs(&self, request: ExportLogsServiceRequest) {
-        self.write(Signal::Logs, &request).await;
+    /// Writes and records one log export request, or refuses it when its line is too long.
+    pub async fn logs(&self, request: ExportLogsServiceRequest) -> Result<(), LimitError> {
+        self.write(Signal::Logs, &request).await?;
         self.received.push_logs(request);
+        Ok(())
     }
 
-    async fn write(&self, signal: Signal, request: &impl Serialize) {
+    async fn write(&self, signal: Signal, request: &impl Serialize) -> Result<(), LimitError> {
         let Some(files) = &self.files else {
-            return;
+            return Ok(());
         };
-        let line = match serde_json::to_vec(request) {
-            Ok(line) => line,
-            Err(error) => return files.warn_once(&error),
+        let limit = self.limits.max_line_bytes;
+        let mut line = LineBuf {
+            line: Vec::new(),
+            limit,
         };
+        if let Err(error) = serde_json::to_writer(&mut line, request) {
+            if error.is_io() {
+                return Err(LimitError::Line { limit });
+            }
+            files.warn_once(&error);
+            return Ok(());
+        }
         let files = Arc::clone(files);
         // A JoinError means the write panicked or the runtime is shutting down: either way the
         // line is lost, and there is nothing more useful to do with the request.
-        let _ = tokio::task::spawn_blocking(move || files.append(signal, line)).await;
+        let _ = tokio::task::spawn_blocking(move || files.append(signal, line.line)).await;
+        Ok(())
+    }
+}
+
+/// A line being serialized, which fails (as an I/O error) rather than grow past `limit`.
+struct LineBuf {
+    line: Vec<u8>,
+    limit: usize,
+}
+
+impl std::io::Write for LineBuf {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.line.len() + bytes.len() > self.limit {
+            return Err(std::io::ErrorKind::FileTooLarge.into());
+        }
+        self.line.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }

@@ -9,6 +9,9 @@
 //!    with `Connection: close`, so each client moves on to a new connection by itself.
 //! 2. **Graceful shutdown**: connections still open are closed once their request is done;
 //!    those idle for the whole lame-duck period are closed.
+//!
+//! Connections are served by `ordertrail::web::serve_with`, so a worker has the same head-read,
+//! idle and request timeouts and the same connection cap as any service: see [`ServeConfig`].
 
 use std::future::Future;
 use std::io;
@@ -20,7 +23,8 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, Version, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::serve::{Listener, ListenerExt};
+use axum::serve::Listener;
+use ordertrail::web::{ServeConfig, serve_with};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -29,14 +33,25 @@ use super::worker::ReadyPipe;
 /// How long a draining worker answers on its open connections before closing idle ones.
 pub const LAME_DUCK: Duration = Duration::from_millis(500);
 
-/// Serves `router` on the inherited `listener`, tells the master it is accepting through
-/// `ready`, and drains in two steps (see the module docs) once `shutdown` resolves. Returns
-/// when in-flight requests are done.
+/// Serves `router` on the inherited `listener` with [`ServeConfig::default`], tells the master
+/// it is accepting through `ready`, and drains in two steps (see the module docs) once
+/// `shutdown` resolves. Returns when in-flight requests are done.
 pub async fn serve_worker(
     listener: TcpListener,
     ready: ReadyPipe,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    serve_worker_with(listener, ready, router, shutdown, ServeConfig::default()).await
+}
+
+/// [`serve_worker`] with the timeouts and the connection cap of `config`.
+pub async fn serve_worker_with(
+    listener: TcpListener,
+    ready: ReadyPipe,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    config: ServeConfig,
 ) -> io::Result<()> {
     let (drain, draining) = watch::channel(false);
     let router = router.layer(middleware::from_fn(move |req, next| {
@@ -45,15 +60,13 @@ pub async fn serve_worker(
     let listener = Draining {
         inner: listener,
         draining: drain.subscribe(),
-    }
-    .tap_io(|_| ());
+    };
     let stop = async move {
         shutdown.await;
         let _ = drain.send(true);
         tokio::time::sleep(LAME_DUCK).await;
     };
-    let app = router.into_make_service_with_connect_info::<SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(stop);
+    let server = serve_with(listener, router, stop, config);
     ready.notify()?;
     server.await
 }

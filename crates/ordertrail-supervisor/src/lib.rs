@@ -52,7 +52,7 @@ mod spawn;
 mod worker;
 
 pub use backoff::Backoff;
-pub use drain::{LAME_DUCK, serve_worker};
+pub use drain::{LAME_DUCK, serve_worker, serve_worker_with};
 pub use master::{Master, MasterConfig, Stopped};
 pub use socket::bind_inheritable;
 pub use spawn::WorkerCommand;

@@ -4,12 +4,16 @@
 //! # Layout
 //! - `error`: [`ErrorBody`], the body of every error answer, and [`error_response`].
 //! - `stack`: [`instrument`], which puts the standard middleware on a router.
-//! - `server`: [`serve`], for an already bound listener and a shutdown future.
+//! - `limits`: [`ServeConfig`], the timeouts and the connection cap of a listener.
+//! - `server`: [`serve`] and [`serve_with`], for an already bound listener and a shutdown
+//!   future.
 
 mod error;
+mod limits;
 mod server;
 mod stack;
 
 pub use error::{ErrorBody, error_response};
-pub use server::{serve, shutdown_signal};
+pub use limits::ServeConfig;
+pub use server::{serve, serve_with, shutdown_signal};
 pub use stack::{BODY_LIMIT, instrument};
