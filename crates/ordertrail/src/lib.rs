@@ -7,7 +7,8 @@
 //! - [`outgoing`]: the reqwest client that propagates the id and trace context and logs each call.
 //! - [`propagation`]: W3C Trace Context and Baggage in and out; the edge trust policy.
 //! - [`web`]: serving a router with the standard middleware and a graceful shutdown.
-//! - [`redact`]: the redaction policy every string of every log output passes through.
+//! - [`redact`]: the redaction policy every string of every output passes through: log lines,
+//!   OTLP log records and exported spans, error bodies, panic messages.
 //! - [`card`]: card numbers: Luhn, last four, masking (the default redaction).
 
 #![cfg_attr(docsrs, feature(doc_cfg))]

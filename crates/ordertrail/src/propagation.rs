@@ -183,8 +183,21 @@ pub(crate) mod tests {
         (provider.tracer("ordertrail-test"), ended)
     }
 
+    /// Makes a plain registry the process's global subscriber, once. Tests set thread-local
+    /// subscribers while others run with none; a callsite first seen on a thread without any
+    /// would cache "never enabled" for every thread (tracing's interest cache), and a test's
+    /// request span would then silently not exist. A global registry enables every callsite,
+    /// so each thread's own subscriber decides.
+    pub(crate) fn enable_every_callsite() {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry());
+        });
+    }
+
     /// Traces this thread's spans into OpenTelemetry until the guard is dropped.
     pub(crate) fn traced() -> (DefaultGuard, Ended) {
+        enable_every_callsite();
         let (tracer, ended) = tracer();
         let layer = tracing_opentelemetry::layer().with_tracer(tracer);
         let subscriber = tracing_subscriber::registry().with(layer);

@@ -300,6 +300,7 @@ mod tests {
         P: MakeSpan,
         C: OnCompletion,
     {
+        crate::propagation::tests::enable_every_callsite();
         let Ok(res) = layer.layer(service_fn(echo_current)).oneshot(req).await;
         res
     }
