@@ -7,6 +7,7 @@
 //!   exporter wrapper (see [`crate::telemetry::redact_span`]);
 //! - panic messages, at the panic hook, and error bodies ([`crate::web::error_response`]);
 //! - what a service stores of client input (the factory's orders store calls [`redact`]).
+//!
 //! The default, [`CardNumbers`], masks Luhn-valid 13-19 digit card
 //! numbers as `[card ••••4242]`. Add your own patterns by chaining:
 //!
