@@ -2,7 +2,7 @@
 //! quantity 1 to 100, a Luhn-valid card — then forwards to orders; also serves the catalog and
 //! order look-ups by forwarding to inventory and orders.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -10,7 +10,7 @@ use tracing::Instrument;
 
 use super::api::{CatalogItem, Order, PlaceOrder};
 use crate::services::Downstream;
-use crate::web::{AppError, AppJson};
+use crate::web::{AppError, AppJson, AppPath};
 use ordertrail::card;
 use ordertrail::correlation::CorrelationLayer;
 use ordertrail::propagation::InboundTrace;
@@ -76,7 +76,7 @@ fn validate(mut body: PlaceOrder) -> Result<PlaceOrder, AppError> {
 
 async fn show(
     State(state): State<GatewayState>,
-    Path(order_id): Path<String>,
+    AppPath(order_id): AppPath<String>,
 ) -> Result<Json<Order>, AppError> {
     let path = format!("/orders/{}", urlencode(&order_id));
     Ok(Json(state.orders.get(&path).await?))

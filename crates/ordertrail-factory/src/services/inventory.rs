@@ -10,13 +10,13 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::api::{CatalogItem, Reservation, Reserve};
-use crate::web::{AppError, AppJson};
+use crate::web::{AppError, AppJson, AppPath};
 use ordertrail::correlation::CorrelationLayer;
 use ordertrail::web::instrument;
 
@@ -234,7 +234,7 @@ async fn catalog(State(state): State<InventoryState>) -> Json<Vec<CatalogItem>> 
 #[tracing::instrument(name = "reserve", skip_all, fields(order_id = %order_id, sku = %body.sku, quantity = body.quantity))]
 async fn reserve(
     State(state): State<InventoryState>,
-    Path(order_id): Path<String>,
+    AppPath(order_id): AppPath<String>,
     AppJson(body): AppJson<Reserve>,
 ) -> Result<(StatusCode, Json<Reservation>), AppError> {
     let mut stock = state.lock();
@@ -248,7 +248,7 @@ async fn reserve(
 #[tracing::instrument(name = "release", skip_all, fields(order_id = %order_id))]
 async fn release(
     State(state): State<InventoryState>,
-    Path(order_id): Path<String>,
+    AppPath(order_id): AppPath<String>,
 ) -> Result<Json<Reservation>, AppError> {
     state.lock().finish(&order_id, Outcome::Released).map(Json)
 }
@@ -256,7 +256,7 @@ async fn release(
 #[tracing::instrument(name = "commit", skip_all, fields(order_id = %order_id))]
 async fn commit(
     State(state): State<InventoryState>,
-    Path(order_id): Path<String>,
+    AppPath(order_id): AppPath<String>,
 ) -> Result<Json<Reservation>, AppError> {
     state.lock().finish(&order_id, Outcome::Committed).map(Json)
 }

@@ -6,12 +6,12 @@
 
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 
 use super::api::{Charge, Receipt};
-use crate::web::{AppError, AppJson};
+use crate::web::{AppError, AppJson, AppPath};
 use ordertrail::card;
 use ordertrail::correlation::CorrelationLayer;
 use ordertrail::web::instrument;
@@ -39,7 +39,7 @@ pub fn router(state: PaymentsState) -> Router {
 #[tracing::instrument(name = "charge", skip_all, fields(order_id = %order_id, amount_cents = body.amount_cents))]
 async fn charge(
     State(state): State<PaymentsState>,
-    Path(order_id): Path<String>,
+    AppPath(order_id): AppPath<String>,
     AppJson(body): AppJson<Charge>,
 ) -> Result<Json<Receipt>, AppError> {
     if !state.latency.is_zero() {

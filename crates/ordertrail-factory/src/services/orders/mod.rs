@@ -16,14 +16,14 @@ mod workflow;
 pub use store::{OrderStore, StoreError};
 pub use workflow::{OrdersState, PlaceError};
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use tracing::{Instrument, Span};
 
 use super::api::{Order, PlaceOrder};
-use crate::web::{AppError, AppJson};
+use crate::web::{AppError, AppJson, AppPath};
 use ordertrail::correlation::{self, CorrelationLayer};
 use ordertrail::propagation;
 use ordertrail::web::instrument;
@@ -62,7 +62,7 @@ fn dispatch_span(place_order: &Span, order_id: &str) -> Span {
 
 async fn show(
     State(state): State<OrdersState>,
-    Path(order_id): Path<String>,
+    AppPath(order_id): AppPath<String>,
 ) -> Result<Json<Order>, AppError> {
     Ok(Json(state.store().get(order_id).await?))
 }
