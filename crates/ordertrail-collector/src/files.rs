@@ -17,6 +17,13 @@
 //!
 //! A line is written with one `write_all` on a file opened in append mode, under a lock, so lines
 //! never interleave. Writing is blocking I/O: the caller runs it on the blocking pool.
+//!
+//! # When the disk is full
+//! A line is written whole or not at all. The file's length is taken before the write; if the
+//! write fails part-way (`ENOSPC` after some bytes went out), the file is cut back to that
+//! length with [`File::set_len`], so no torn line is left to glue itself to the next one. The
+//! error goes back to the caller, which refuses the request as retryable; once space returns,
+//! the next write simply succeeds.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write as _};
@@ -60,18 +67,20 @@ impl JsonlFiles {
         })
     }
 
-    /// Appends `line` (without its newline) to the file of `signal`. A failure is reported once
-    /// as a warning; the line is lost.
-    pub(crate) fn append(&self, signal: Signal, mut line: Vec<u8>) {
+    /// Appends `line` (without its newline) to the file of `signal`, whole or not at all. A
+    /// failure is returned, and reported once as a warning to whatever subscriber there is.
+    pub(crate) fn append(&self, signal: Signal, mut line: Vec<u8>) -> io::Result<()> {
         line.push(b'\n');
         let file = match signal {
             Signal::Traces => &self.traces,
             Signal::Logs => &self.logs,
         };
         let mut file = file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Err(error) = file.write_all(&line) {
-            self.warn_once(&error);
+        let written = append_whole(&mut file, &line);
+        if let Err(error) = &written {
+            self.warn_once(error);
         }
+        written
     }
 
     /// Reports a failure to serialize a request, once, like a failed write.
@@ -83,6 +92,22 @@ impl JsonlFiles {
                 "collector cannot write its OTLP/JSON files; further failures are not reported"
             );
         }
+    }
+}
+
+/// Appends `line` with one `write_all`; on failure, cuts the file back to its length before,
+/// so a half-written line never stays.
+pub(crate) fn append_whole(file: &mut File, line: &[u8]) -> io::Result<()> {
+    let before = file.metadata()?.len();
+    let Err(error) = file.write_all(line) else {
+        return Ok(());
+    };
+    match file.set_len(before) {
+        Ok(()) => Err(error),
+        Err(cut) => Err(io::Error::new(
+            error.kind(),
+            format!("{error}; cutting the partial line back also failed: {cut}"),
+        )),
     }
 }
 

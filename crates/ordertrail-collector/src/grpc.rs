@@ -21,7 +21,7 @@ use tonic::codec::CompressionEncoding;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
-use super::sink::Sink;
+use super::sink::{Sink, SinkError};
 
 /// The two gRPC services, routed by their paths (`/opentelemetry.proto.collector.trace.v1.
 /// TraceService/Export`, ...). Unknown gRPC methods are answered `UNIMPLEMENTED`.
@@ -45,10 +45,7 @@ impl TraceService for Receiver {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        self.0
-            .traces(request.into_inner())
-            .await
-            .map_err(exhausted)?;
+        self.0.traces(request.into_inner()).await.map_err(status)?;
         Ok(Response::new(ExportTraceServiceResponse::default()))
     }
 }
@@ -59,12 +56,16 @@ impl LogsService for Receiver {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        self.0.logs(request.into_inner()).await.map_err(exhausted)?;
+        self.0.logs(request.into_inner()).await.map_err(status)?;
         Ok(Response::new(ExportLogsServiceResponse::default()))
     }
 }
 
-/// A request over a limit, as gRPC says it.
-fn exhausted(error: super::LimitError) -> Status {
-    Status::resource_exhausted(error.to_string())
+/// A refusal, as gRPC says it: over a limit is final (`RESOURCE_EXHAUSTED`), a failed write is
+/// worth retrying (`UNAVAILABLE`).
+fn status(error: SinkError) -> Status {
+    match error {
+        SinkError::Limit(limit) => Status::resource_exhausted(limit.to_string()),
+        unwritten => Status::unavailable(unwritten.to_string()),
+    }
 }

@@ -10,7 +10,8 @@
 //! The answer is an empty `Export*ServiceResponse` in the request's encoding. A body that does
 //! not decode gets `400 Bad Request`, one over a limit `413 Payload Too Large`, both with a
 //! `google.rpc.Status` body, as the OTLP specification asks; the exporter will not retry them,
-//! and the server goes on serving.
+//! and the server goes on serving. A request that could not be written to the output files
+//! (a full disk) gets `503 Service Unavailable` with `Retry-After`, which the exporter retries.
 
 use std::borrow::Cow;
 use std::io::Read as _;
@@ -18,7 +19,7 @@ use std::io::Read as _;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::header::{CONTENT_ENCODING, CONTENT_TYPE};
+use axum::http::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -36,7 +37,7 @@ use serde::de::DeserializeOwned;
 use super::files::Signal;
 use super::limits::{LimitError, Limits};
 use super::scan::{check_json, check_protobuf};
-use super::sink::Sink;
+use super::sink::{Sink, SinkError};
 
 /// Path of trace exports, as the exporters' `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` ends.
 pub const TRACES_PATH: &str = "/v1/traces";
@@ -45,6 +46,8 @@ pub const LOGS_PATH: &str = "/v1/logs";
 
 const PROTOBUF: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
+/// Seconds an exporter is asked to wait before sending an unwritten request again.
+const RETRY_AFTER_SECONDS: &str = "5";
 
 /// The two OTLP/HTTP routes, with a body limit of [`Limits::max_body_bytes`].
 pub(crate) fn routes(sink: Sink) -> Router {
@@ -120,6 +123,18 @@ pub(crate) enum BodyError {
     /// The body is not the OTLP/JSON message of this path.
     #[error("the body is not a valid OTLP/JSON export request")]
     Json(#[source] serde_json::Error),
+    /// The request could not be written to the output files; it may be sent again later.
+    #[error("the collector could not write the request; retry later")]
+    Unwritten(#[source] std::io::Error),
+}
+
+impl From<SinkError> for BodyError {
+    fn from(error: SinkError) -> Self {
+        match error {
+            SinkError::Limit(limit) => Self::Limit(limit),
+            SinkError::Unwritten(io) => Self::Unwritten(io),
+        }
+    }
 }
 
 impl BodyError {
@@ -128,6 +143,7 @@ impl BodyError {
             Self::ContentType(_) | Self::ContentEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Limit(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Gzip(_) | Self::Protobuf(_) | Self::Json(_) => StatusCode::BAD_REQUEST,
+            Self::Unwritten(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -252,7 +268,13 @@ impl IntoResponse for Rejection {
                 (content_type(JSON), json.to_string()).into_response()
             }
         };
-        (self.error.status(), body).into_response()
+        let status = self.error.status();
+        let mut response = (status, body).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            let retry = HeaderValue::from_static(RETRY_AFTER_SECONDS);
+            response.headers_mut().insert(RETRY_AFTER, retry);
+        }
+        response
     }
 }
 
@@ -260,6 +282,7 @@ impl IntoResponse for Rejection {
 fn grpc_code(status: StatusCode) -> tonic::Code {
     match status {
         StatusCode::PAYLOAD_TOO_LARGE => tonic::Code::ResourceExhausted,
+        StatusCode::SERVICE_UNAVAILABLE => tonic::Code::Unavailable,
         _ => tonic::Code::InvalidArgument,
     }
 }

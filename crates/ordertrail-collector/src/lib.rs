@@ -84,4 +84,4 @@ pub use received::{Counts, Received};
 pub use record::{ReceivedLog, ReceivedSpan};
 pub use router::router;
 pub use server::{Collector, CollectorError, SHUTDOWN_GRACE};
-pub use sink::Sink;
+pub use sink::{Sink, SinkError};

@@ -17,8 +17,8 @@
 //! # }
 //! ```
 //!
-//! The predicate runs once at once, then again after every export request that arrives, so the
-//! wait ends as soon as it can, and never later than the timeout.
+//! The predicate runs once at once, then again after every export request that arrives (written
+//! or refused because it could not be written), so the wait ends as soon as it can, and never later than the timeout.
 //!
 //! # Memory
 //! Requests are kept only when the store was made with `keep = true` (tests). Without it
@@ -46,6 +46,10 @@ pub struct Counts {
     pub log_requests: u64,
     /// Log records in those requests.
     pub log_records: u64,
+    /// Export requests (traces and logs) that could not be written to the output files, for
+    /// example because the disk was full. They were refused as retryable and are not counted
+    /// above.
+    pub write_failures: u64,
 }
 
 /// A cheap, cloneable handle on everything the collector received. All clones see the same
@@ -174,6 +178,12 @@ impl Received {
                 store.logs.push(request);
             }
         }
+        self.notify();
+    }
+
+    /// Records one export request that could not be written.
+    pub(crate) fn count_write_failure(&self) {
+        self.store().counts.write_failures += 1;
         self.notify();
     }
 

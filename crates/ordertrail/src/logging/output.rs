@@ -5,12 +5,21 @@
 //! when it is full, new lines are dropped rather than blocking. Drops are counted, and a
 //! reporter thread writes a `WARN` line with the number dropped (`dropped_lines`) every
 //! [`REPORT_EVERY`] while drops keep happening, so a loss is visible in the log itself.
+//!
+//! # When a write fails
+//! The writer thread cannot tell anyone when the file or stdout refuses a write (a full disk, a
+//! closed pipe), so each output goes through a `WholeLines` writer that counts the lines it
+//! could not write; the same `WARN` line reports them as `failed_writes`. Lines reach the file
+//! whole or not at all: a burst is written with one `write_all`, and when that fails part-way
+//! the file is cut back to its length before the burst, so a torn line never glues itself to
+//! the next one. Writing resumes by itself once space returns; the burst that failed is lost,
+//! and counted.
 
 use std::fs::OpenOptions;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tracing_appender::non_blocking::{ErrorCounter, NonBlocking, NonBlockingBuilder, WorkerGuard};
@@ -20,6 +29,9 @@ pub const REPORT_EVERY: Duration = Duration::from_secs(10);
 
 /// Lines a writer may hold before it drops.
 const QUEUE_LINES: usize = 128_000;
+
+/// Bytes of whole lines gathered before one write to the output.
+const BURST_BYTES: usize = 64 * 1024;
 
 /// Opening a log output failed.
 #[derive(Debug, thiserror::Error)]
@@ -51,11 +63,12 @@ pub struct LogOutputs {
 impl LogOutputs {
     /// Starts the stdout writer and, with `file`, an appending file writer.
     pub fn open(file: Option<&Path>) -> Result<Self, OutputError> {
-        let (stdout, stdout_guard) = writer(io::stdout());
+        let failed = Arc::new(AtomicUsize::new(0));
+        let (stdout, stdout_guard) = writer(io::stdout(), Arc::clone(&failed));
         let mut guards = vec![stdout_guard];
         let file = match file {
             Some(path) => {
-                let (w, guard) = writer(open_append(path)?);
+                let (w, guard) = writer(open_append(path)?, Arc::clone(&failed));
                 guards.push(guard);
                 Some(w)
             }
@@ -66,7 +79,7 @@ impl LogOutputs {
             .map(NonBlocking::error_counter)
             .collect();
         let stop_reporter = Arc::new(AtomicBool::new(false));
-        spawn_drop_reporter(counters, Arc::clone(&stop_reporter));
+        spawn_drop_reporter(counters, failed, Arc::clone(&stop_reporter));
         Ok(Self {
             stdout,
             file,
@@ -88,15 +101,105 @@ impl Drop for LogOutputs {
     }
 }
 
-/// A writer thread for `sink`. The thread drains every queued line into a 64 KiB buffer and
-/// flushes when the queue is empty: one `write` per burst rather than one per line, and no
-/// line waits once the burst is over.
-fn writer<T: io::Write + Send + 'static>(sink: T) -> (NonBlocking, WorkerGuard) {
+/// A writer thread for `sink`. The thread drains every queued line into a 64 KiB burst and
+/// writes it when the queue is empty: one `write` per burst rather than one per line, and no
+/// line waits once the burst is over. Lines it cannot write are added to `failed`.
+fn writer<T: Output + Send + 'static>(
+    sink: T,
+    failed: Arc<AtomicUsize>,
+) -> (NonBlocking, WorkerGuard) {
     NonBlockingBuilder::default()
         .lossy(true)
         .buffered_lines_limit(QUEUE_LINES)
         .thread_name("ordertrail-log-writer")
-        .finish(io::BufWriter::with_capacity(64 * 1024, sink))
+        .finish(WholeLines::new(sink, failed))
+}
+
+/// Where a [`WholeLines`] writes: a stream that may know how to take back a partial write.
+trait Output: io::Write {
+    /// The length to cut back to after a failed write, when there is one (a file).
+    fn length(&self) -> Option<u64> {
+        None
+    }
+
+    /// Cuts the output back to `length`, dropping a partially written burst.
+    fn cut_back(&mut self, _length: u64) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Output for io::Stdout {}
+
+impl Output for std::fs::File {
+    fn length(&self) -> Option<u64> {
+        self.metadata().ok().map(|m| m.len())
+    }
+
+    fn cut_back(&mut self, length: u64) -> io::Result<()> {
+        self.set_len(length)
+    }
+}
+
+/// Gathers whole lines (each `write` from the worker is one line) and writes them in bursts,
+/// whole or not at all, counting the lines of a failed burst in `failed`.
+struct WholeLines<T: Output> {
+    output: T,
+    burst: Vec<u8>,
+    lines: usize,
+    failed: Arc<AtomicUsize>,
+}
+
+impl<T: Output> WholeLines<T> {
+    fn new(output: T, failed: Arc<AtomicUsize>) -> Self {
+        Self {
+            output,
+            burst: Vec::with_capacity(BURST_BYTES),
+            lines: 0,
+            failed,
+        }
+    }
+
+    /// Writes the burst with one `write_all`; on failure, takes back what went out and counts
+    /// the burst's lines as failed. The burst is emptied either way.
+    fn write_burst(&mut self) -> io::Result<()> {
+        let before = self.output.length();
+        let written = self.output.write_all(&self.burst);
+        if written.is_err() {
+            self.failed.fetch_add(self.lines, Ordering::Relaxed);
+            if let Some(length) = before {
+                // Best effort: if even this fails, the next burst still starts a new write.
+                let _ = self.output.cut_back(length);
+            }
+        }
+        self.burst.clear();
+        self.lines = 0;
+        written
+    }
+}
+
+impl<T: Output> io::Write for WholeLines<T> {
+    fn write(&mut self, line: &[u8]) -> io::Result<usize> {
+        if !self.burst.is_empty() && self.burst.len() + line.len() > BURST_BYTES {
+            // A failed burst is already counted; this line still gets its own chance.
+            let _ = self.write_burst();
+        }
+        self.burst.extend_from_slice(line);
+        self.lines += 1;
+        Ok(line.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.burst.is_empty() {
+            self.write_burst()?;
+        }
+        self.output.flush()
+    }
+}
+
+impl<T: Output> Drop for WholeLines<T> {
+    fn drop(&mut self) {
+        let _ = io::Write::flush(self);
+    }
 }
 
 fn open_append(path: &Path) -> Result<std::fs::File, OutputError> {
@@ -114,28 +217,49 @@ fn open_append(path: &Path) -> Result<std::fs::File, OutputError> {
         .map_err(fail)
 }
 
-/// Reports growth of the drop counters as a warning event every [`REPORT_EVERY`], until told
-/// to stop.
-fn spawn_drop_reporter(counters: Vec<ErrorCounter>, stop: Arc<AtomicBool>) {
+/// Reports growth of the drop and write-failure counters as a warning event every
+/// [`REPORT_EVERY`], until told to stop.
+fn spawn_drop_reporter(
+    counters: Vec<ErrorCounter>,
+    failed: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+) {
     let spawned = std::thread::Builder::new()
         .name("ordertrail-log-drops".into())
         .spawn(move || {
-            let mut reported = 0;
+            let mut reported = Losses::default();
             while wait_period(&stop, REPORT_EVERY) {
-                let dropped: usize = counters.iter().map(ErrorCounter::dropped_lines).sum();
-                if dropped > reported {
-                    tracing::warn!(
-                        dropped_lines = dropped - reported,
-                        total_dropped = dropped,
-                        "log lines were dropped: the log writer fell behind"
-                    );
-                    reported = dropped;
+                let now = Losses {
+                    dropped: counters.iter().map(ErrorCounter::dropped_lines).sum(),
+                    failed: failed.load(Ordering::Relaxed),
+                };
+                if now != reported {
+                    report(now, reported);
+                    reported = now;
                 }
             }
         });
     if let Err(err) = spawned {
         eprintln!("ordertrail: cannot start the log drop reporter: {err}");
     }
+}
+
+/// Lines lost so far: dropped from a full queue, or refused by the output.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Losses {
+    dropped: usize,
+    failed: usize,
+}
+
+/// One `WARN` line for the losses since `before`.
+fn report(now: Losses, before: Losses) {
+    tracing::warn!(
+        dropped_lines = now.dropped - before.dropped,
+        failed_writes = now.failed - before.failed,
+        total_dropped = now.dropped,
+        total_failed_writes = now.failed,
+        "log lines were lost: the log writer fell behind or could not write (disk full?)"
+    );
 }
 
 /// Sleeps one `period` in short steps; false as soon as asked to stop.
@@ -150,4 +274,122 @@ pub(crate) fn wait_period(stop: &AtomicBool, period: Duration) -> bool {
         waited += step;
     }
     !stop.load(Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// An output with `room` bytes of space left, which fails (after writing what fits) like a
+    /// full disk.
+    #[derive(Clone, Default)]
+    struct SmallDisk {
+        data: Arc<Mutex<Vec<u8>>>,
+        room: Arc<AtomicUsize>,
+    }
+
+    impl io::Write for SmallDisk {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            let fits = bytes.len().min(self.room.load(Ordering::Relaxed));
+            if fits == 0 {
+                return Err(io::ErrorKind::StorageFull.into());
+            }
+            self.room.fetch_sub(fits, Ordering::Relaxed);
+            self.data.lock().unwrap().extend_from_slice(&bytes[..fits]);
+            Ok(fits)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Output for SmallDisk {
+        fn length(&self) -> Option<u64> {
+            Some(self.data.lock().unwrap().len() as u64)
+        }
+
+        fn cut_back(&mut self, length: u64) -> io::Result<()> {
+            let mut data = self.data.lock().unwrap();
+            let freed = data.len() - length as usize;
+            data.truncate(length as usize);
+            self.room.fetch_add(freed, Ordering::Relaxed);
+            Ok(())
+        }
+    }
+
+    fn text(disk: &SmallDisk) -> String {
+        String::from_utf8(disk.data.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn a_failed_write_leaves_whole_lines_and_is_counted() {
+        let disk = SmallDisk::default();
+        disk.room.store(20, Ordering::Relaxed);
+        let failed = Arc::new(AtomicUsize::new(0));
+        let mut lines = WholeLines::new(disk.clone(), Arc::clone(&failed));
+
+        lines.write_all(b"{\"n\":1}\n").unwrap();
+        lines.flush().unwrap();
+        lines.write_all(b"{\"n\":2,\"pad\":\"xxxx\"}\n").unwrap();
+        lines.write_all(b"{\"n\":3}\n").unwrap();
+        assert!(lines.flush().is_err(), "the burst does not fit");
+        assert_eq!(
+            text(&disk),
+            "{\"n\":1}\n",
+            "the partial burst is taken back"
+        );
+        assert_eq!(failed.load(Ordering::Relaxed), 2);
+
+        disk.room.store(1024, Ordering::Relaxed);
+        lines.write_all(b"{\"n\":4}\n").unwrap();
+        lines.flush().unwrap();
+        let parsed: Vec<serde_json::Value> = text(&disk)
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect();
+        assert_eq!(
+            parsed,
+            [serde_json::json!({"n": 1}), serde_json::json!({"n": 4})]
+        );
+        assert_eq!(failed.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn the_warning_reports_failed_writes() {
+        use tracing_subscriber::layer::SubscriberExt as _;
+
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let make = {
+            let buffer = Arc::clone(&buffer);
+            move || SharedBuf(Arc::clone(&buffer))
+        };
+        let layer = crate::logging::JsonLayer::new("orders", make);
+        let subscriber = tracing_subscriber::registry().with(layer);
+        let now = Losses {
+            dropped: 0,
+            failed: 3,
+        };
+        tracing::subscriber::with_default(subscriber, || report(now, Losses::default()));
+        let line = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
+        let event: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+        assert_eq!(event["failed_writes"], 3);
+        assert_eq!(event["dropped_lines"], 0);
+    }
+
+    /// A `MakeWriter` target over a shared buffer.
+    struct SharedBuf(Arc<Mutex<Vec<u8>>>);
+
+    impl io::Write for SharedBuf {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().write(bytes)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
 }
