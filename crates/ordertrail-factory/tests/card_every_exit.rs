@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use http::header::{HOST, USER_AGENT};
 use ordertrail_testkit::cards::{
-    assert_no_cards, file_text, find_cards, json_strings, log_strings, span_strings,
+    assert_no_cards, find_cards, json_strings, log_strings, span_strings,
 };
 use ordertrail_testkit::{
     EXPORT_WAIT, Received, SERVICES, Stack, StackConfig, binary, send, start_collector, wait_until,
@@ -115,12 +115,12 @@ async fn no_card_number_reaches_any_output() {
         .child("orders")
         .stdout_path()
         .with_file_name("orders.sqlite3");
-    let db_text = file_text(&db) + &file_text(&db.with_extension("sqlite3-wal"));
+    let stored = database_strings(&db);
     assert!(
-        db_text.contains("[card ••••4242]"),
+        stored.iter().any(|v| v.contains("[card ••••4242]")),
         "an order with a masked sku was stored"
     );
-    assert_no_cards("the orders database", [db_text]);
+    assert_no_cards("the orders database", stored);
     for service in SERVICES {
         let lines = stack.json_lines(service);
         let masked = lines
@@ -146,4 +146,37 @@ async fn no_card_number_reaches_any_output() {
         "the OTLP log records",
         received.logs().iter().flat_map(log_strings),
     );
+}
+
+/// Every value of every row of every table of the SQLite database at `path`, as text (read
+/// through SQLite, so the WAL is included and the file's binary pages are not mistaken for
+/// text).
+fn database_strings(path: &std::path::Path) -> Vec<String> {
+    let db = rusqlite::Connection::open(path).expect("open the orders database");
+    let mut tables = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .expect("list tables");
+    let names: Vec<String> = tables
+        .query_map([], |row| row.get(0))
+        .expect("query tables")
+        .map(|name| name.expect("a table name"))
+        .collect();
+    let mut values = Vec::new();
+    for table in names {
+        let mut rows = db
+            .prepare(&format!("SELECT * FROM \"{table}\""))
+            .expect("select rows");
+        let columns = rows.column_count();
+        let mut cursor = rows.query([]).expect("query rows");
+        while let Some(row) = cursor.next().expect("a row") {
+            for i in 0..columns {
+                let value: rusqlite::types::Value = row.get(i).expect("a value");
+                values.push(match value {
+                    rusqlite::types::Value::Text(text) => text,
+                    other => format!("{other:?}"),
+                });
+            }
+        }
+    }
+    values
 }
