@@ -46,3 +46,49 @@ pub(super) fn scope() -> InstrumentationScope {
         .with_version(env!("CARGO_PKG_VERSION"))
         .build()
 }
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::Key;
+
+    use super::*;
+
+    fn value(resource: &Resource, key: &'static str) -> Option<String> {
+        resource
+            .get(&Key::from_static_str(key))
+            .map(|v| v.to_string())
+    }
+
+    #[test]
+    fn the_service_is_the_users_and_the_sdk_names_itself() {
+        let config = TelemetryConfig::new("checkout", "1.4.2").service_namespace("shop");
+        let resource = resource(&config);
+        assert_eq!(
+            value(&resource, "service.name").as_deref(),
+            Some("checkout")
+        );
+        assert_eq!(
+            value(&resource, "service.version").as_deref(),
+            Some("1.4.2")
+        );
+        assert_eq!(
+            value(&resource, "service.namespace").as_deref(),
+            Some("shop")
+        );
+        assert_eq!(
+            value(&resource, "telemetry.sdk.language").as_deref(),
+            Some("rust")
+        );
+        assert_eq!(
+            value(&resource, "telemetry.sdk.name").as_deref(),
+            Some("opentelemetry")
+        );
+        assert!(value(&resource, "telemetry.sdk.version").is_some());
+    }
+
+    #[test]
+    fn no_namespace_unless_given() {
+        let resource = resource(&TelemetryConfig::new("checkout", "1.4.2"));
+        assert_eq!(value(&resource, "service.namespace"), None);
+    }
+}
