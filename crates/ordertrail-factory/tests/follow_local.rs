@@ -4,27 +4,16 @@
 //! order with the right nesting, each log line under its span; declines stand out; a retried
 //! id shows both attempts, oldest first; an unknown id exits 1 with a message.
 
-use std::time::Duration;
-
 use ordertrail_testkit::{
     DECLINED_CARD, EXPORT_WAIT, LocalRun, Placed, SERVER, SERVICES, TraceParent, binary,
-    eventually, order_body, place_order, post_order, wait_dispatched, wait_until,
+    eventually, order_body, place_order, post_order, wait_until,
 };
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn follow_shows_one_orders_journey_across_the_four_services() {
     let run = LocalRun::start(&binary!()).await;
-    let placed = place_order(&run.client, &run.gateway(), Some("follow-approved")).await;
-    let dispatch_wait = Duration::from_secs(15);
-    wait_dispatched(
-        &run.client,
-        &run.gateway(),
-        &placed.order_id,
-        None,
-        dispatch_wait,
-    )
-    .await;
+    let placed = run.place_dispatched("follow-approved").await;
     wait_for_the_whole_order(&run, &placed).await;
 
     let doc = follow_json(&run, "follow-approved").await;

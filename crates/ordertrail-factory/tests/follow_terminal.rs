@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use ordertrail_testkit::{LocalRun, SERVICES, binary, place_order, wait_dispatched};
+use ordertrail_testkit::{LocalRun, SERVICES, binary, place_order};
 
 /// Longest a `follow` may take here: its own wait (5 s by default) and some.
 const RUN_LIMIT: Duration = Duration::from_secs(30);
@@ -70,16 +70,7 @@ async fn follow_right_after_an_order_waits_and_fits_the_terminal() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_spans_it_shows_the_lines_then_waits_for_the_spans() {
     let run = LocalRun::start(&binary!()).await;
-    let placed = place_order(&run.client, &run.gateway(), Some("terminal-2")).await;
-    let dispatch_wait = Duration::from_secs(15);
-    wait_dispatched(
-        &run.client,
-        &run.gateway(),
-        &placed.order_id,
-        None,
-        dispatch_wait,
-    )
-    .await;
+    run.place_dispatched("terminal-2").await;
     let settled = follow_piped(&run.dir, "terminal-2", &[]).await;
     assert!(
         settled.stderr.is_empty(),

@@ -54,6 +54,16 @@ impl LocalRun {
         self.children[0].url()
     }
 
+    /// Places an approved order under `request_id` and waits (at most 15 s) until it has been
+    /// dispatched, so every span and line of the order exists.
+    pub async fn place_dispatched(&self, request_id: &str) -> crate::Placed {
+        let gateway = self.gateway();
+        let placed = crate::place_order(&self.client, &gateway, Some(request_id)).await;
+        let wait = Duration::from_secs(15);
+        crate::wait_dispatched(&self.client, &gateway, &placed.order_id, None, wait).await;
+        placed
+    }
+
     /// The log file of `service`.
     pub fn log_file(&self, service: &str) -> PathBuf {
         self.dir.join(format!("{service}.jsonl"))
