@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Stdio};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -17,8 +17,8 @@ use serde_json::Value;
 /// The default ports share one machine: one test at a time.
 static PORTS: Mutex<()> = Mutex::new(());
 
-/// `ordertrail up` in `dir`, killed if the test ends early.
-struct Up(Child);
+/// `ordertrail up` in `dir`, killed if the test ends early, and what it printed on stdout.
+struct Up(Child, Arc<Mutex<String>>);
 
 impl Up {
     fn start(binary: &Binary, dir: &Path) -> Self {
@@ -36,16 +36,29 @@ impl Up {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start ordertrail up");
-        Self(child)
+        Self(child, Arc::default())
+    }
+
+    /// Everything `up` printed on stdout so far (read since [`Up::wait_up`]).
+    fn printed(&self) -> String {
+        self.1
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Reads stdout until the banner says all four are up (at most 60 s); the banner's lines.
     fn wait_up(&mut self) -> String {
         let out = self.0.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
+        let printed = Arc::clone(&self.1);
         std::thread::spawn(move || {
             let mut banner = String::new();
             for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let mut all = printed.lock().unwrap_or_else(PoisonError::into_inner);
+                all.push_str(&line);
+                all.push('\n');
+                drop(all);
                 if line.starts_with("ordertrail: ") {
                     banner.push_str(&line);
                     banner.push('\n');
@@ -226,5 +239,68 @@ fn up_moves_every_port_with_base_port_and_otlp_port() {
     assert!(printed.contains("request  moved-1"), "{printed}");
     let status = up.interrupt_and_wait();
     assert!(status.success(), "up exited with {status}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Sends one raw HTTP/1.1 GET of `path` with `user_agent` to `port`, reading the answer to its end.
+fn raw_get(port: u16, path: &str, user_agent: &str) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: {user_agent}\r\n\
+         Connection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+}
+
+#[test]
+fn up_prints_no_card_number_whatever_the_input() {
+    let base = free_base_port();
+    let (gateway, otlp) = (base.to_string(), (base + 4).to_string());
+    let ordertrail = binary!();
+    let dir = ordertrail.fresh_dir("up-cards");
+    let mut up = Up::start_with(
+        &ordertrail,
+        &dir,
+        &["--base-port", &gateway, "--otlp-port", &otlp],
+    );
+    up.wait_up();
+    let url = format!("http://127.0.0.1:{base}");
+    let forms = [
+        "4242.4242.4242.4242",
+        "4000_0000_0000_0002",
+        "card6011111111111117",
+    ];
+    for form in forms {
+        // A card in the body's card and sku fields, through `ordertrail order`.
+        let order = ordertrail
+            .command()
+            .args(["order", "--gateway", &url, "--card", form, "--sku", form])
+            .output()
+            .expect("run ordertrail order");
+        assert!(!order.stdout.is_empty(), "order printed nothing");
+        // A card in the path and the user-agent, to every service.
+        for offset in 0..4 {
+            raw_get(
+                base + offset,
+                &format!("/orders/{form}"),
+                &format!("card {form}"),
+            );
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let status = up.interrupt_and_wait();
+    assert!(status.success(), "up exited with {status}");
+    let printed = up.printed();
+    assert!(
+        printed.contains("[card ••••"),
+        "the masked inputs reached up's stdout: {printed}"
+    );
+    ordertrail_testkit::cards::assert_no_cards("up's stdout", printed.lines().map(str::to_owned));
     let _ = std::fs::remove_dir_all(&dir);
 }
