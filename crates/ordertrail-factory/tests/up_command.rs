@@ -1,7 +1,8 @@
 //! `ordertrail up`, the README's run command, as a user runs it: the real binary, the default
-//! ports (8080-8083, collector 4317), an order placed with `ordertrail order`, Ctrl-C.
+//! ports (8080-8083, collector 4317) or moved ones, an order placed with `ordertrail order`,
+//! Ctrl-C.
 //!
-//! Both tests use the fixed default ports, so they run one at a time.
+//! The tests share the machine's ports, so they run one at a time.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -14,7 +15,8 @@ use nix::unistd::Pid;
 use ordertrail_testkit::{Binary, binary, read_json_lines};
 use serde_json::Value;
 
-/// The default ports share one machine: one test at a time.
+/// The default ports share one machine, and tests that look for free ports would find the same
+/// ones: one `up` at a time.
 static PORTS: Mutex<()> = Mutex::new(());
 
 /// `ordertrail up` in `dir`, killed if the test ends early, and what it printed on stdout.
@@ -214,6 +216,9 @@ fn free_base_port() -> u16 {
 
 #[test]
 fn up_moves_every_port_with_base_port_and_otlp_port() {
+    let _ports = PORTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let base = free_base_port();
     let (gateway, otlp) = (base.to_string(), (base + 4).to_string());
     let ordertrail = binary!();
@@ -260,6 +265,9 @@ fn raw_get(port: u16, path: &str, user_agent: &str) {
 
 #[test]
 fn up_prints_no_card_number_whatever_the_input() {
+    let _ports = PORTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let base = free_base_port();
     let (gateway, otlp) = (base.to_string(), (base + 4).to_string());
     let ordertrail = binary!();
