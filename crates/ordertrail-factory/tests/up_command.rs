@@ -41,6 +41,19 @@ impl Up {
         Self(child, Arc::default())
     }
 
+    /// `up` with its services and collector moved to five free consecutive ports; the base.
+    fn start_on_free_ports(binary: &Binary, dir: &Path) -> (Self, u16) {
+        let base = free_base_port();
+        let (gateway, otlp) = (base.to_string(), (base + 4).to_string());
+        let args = [
+            "--base-port",
+            gateway.as_str(),
+            "--otlp-port",
+            otlp.as_str(),
+        ];
+        (Self::start_with(binary, dir, &args), base)
+    }
+
     /// Everything `up` printed on stdout so far (read since [`Up::wait_up`]).
     fn printed(&self) -> String {
         self.1
@@ -219,15 +232,9 @@ fn up_moves_every_port_with_base_port_and_otlp_port() {
     let _ports = PORTS
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let base = free_base_port();
-    let (gateway, otlp) = (base.to_string(), (base + 4).to_string());
     let ordertrail = binary!();
     let dir = ordertrail.fresh_dir("up-base-port");
-    let mut up = Up::start_with(
-        &ordertrail,
-        &dir,
-        &["--base-port", &gateway, "--otlp-port", &otlp],
-    );
+    let (mut up, base) = Up::start_on_free_ports(&ordertrail, &dir);
     let banner = up.wait_up();
     let url = format!("http://127.0.0.1:{base}");
     assert!(
@@ -268,15 +275,9 @@ fn up_prints_no_card_number_whatever_the_input() {
     let _ports = PORTS
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let base = free_base_port();
-    let (gateway, otlp) = (base.to_string(), (base + 4).to_string());
     let ordertrail = binary!();
     let dir = ordertrail.fresh_dir("up-cards");
-    let mut up = Up::start_with(
-        &ordertrail,
-        &dir,
-        &["--base-port", &gateway, "--otlp-port", &otlp],
-    );
+    let (mut up, base) = Up::start_on_free_ports(&ordertrail, &dir);
     up.wait_up();
     let url = format!("http://127.0.0.1:{base}");
     let forms = [
