@@ -15,10 +15,14 @@
 //! Inbound `baggage` and `tracestate` are bounded before any parser sees them, and `baggage`
 //! is parsed only under `trust`: see `inbound.rs` for the limits and the one warning a refused
 //! header costs.
+//!
+//! Work handed over through a table or a queue carries the same context as text: [`Carrier`].
 
+mod carrier;
 #[cfg_attr(not(feature = "axum"), allow(dead_code))]
 mod inbound;
 
+pub use carrier::{Carrier, FIELDS, MAX_TRACEPARENT_BYTES};
 #[cfg_attr(not(feature = "axum"), allow(unused_imports))]
 pub(crate) use inbound::apply_inbound;
 pub use inbound::{

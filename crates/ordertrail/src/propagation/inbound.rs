@@ -139,7 +139,7 @@ fn checked_text(
 }
 
 /// The `baggage` limits (see the module docs).
-fn check_baggage(text: &str) -> Result<(), Refused> {
+pub(super) fn check_baggage(text: &str) -> Result<(), Refused> {
     check_size(text, MAX_BAGGAGE_BYTES, MAX_BAGGAGE_ENTRIES)?;
     match text.split(',').position(|entry| !baggage_entry_ok(entry)) {
         Some(index) => Err(Refused::Malformed { index }),
@@ -148,7 +148,7 @@ fn check_baggage(text: &str) -> Result<(), Refused> {
 }
 
 /// The `tracestate` limits (see the module docs).
-fn check_tracestate(text: &str) -> Result<(), Refused> {
+pub(super) fn check_tracestate(text: &str) -> Result<(), Refused> {
     check_size(text, MAX_TRACESTATE_BYTES, MAX_TRACESTATE_ENTRIES)
 }
 
