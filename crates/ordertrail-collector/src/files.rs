@@ -1,8 +1,8 @@
-//! [`JsonlFiles`]: the two append-only OTLP/JSON files of an output directory.
+//! [`JsonlFiles`]: the three append-only OTLP/JSON files of an output directory.
 //!
 //! The format is the OpenTelemetry Collector's `file` exporter's: one export request per line,
 //! as OTLP/JSON ([`TRACES_FILE`] holds `ExportTraceServiceRequest`s, [`LOGS_FILE`]
-//! `ExportLogsServiceRequest`s). Field names are lowerCamelCase, trace and span ids are hex,
+//! `ExportLogsServiceRequest`s, [`METRICS_FILE`] `ExportMetricsServiceRequest`s). Field names are lowerCamelCase, trace and span ids are hex,
 //! 64-bit integers and nanosecond timestamps are strings:
 //!
 //! ```text
@@ -35,34 +35,40 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub const TRACES_FILE: &str = "traces.jsonl";
 /// File name of the log requests in the output directory.
 pub const LOGS_FILE: &str = "otlp-logs.jsonl";
+/// File name of the metric requests in the output directory.
+pub const METRICS_FILE: &str = "metrics.jsonl";
 
-/// Which of the two files a line goes to.
+/// Which of the three files a line goes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Signal {
     /// `traces.jsonl`.
     Traces,
     /// `otlp-logs.jsonl`.
     Logs,
+    /// `metrics.jsonl`.
+    Metrics,
 }
 
-/// The two open files of an output directory.
+/// The three open files of an output directory.
 #[derive(Debug)]
 pub(crate) struct JsonlFiles {
     dir: PathBuf,
     traces: Mutex<File>,
     logs: Mutex<File>,
+    metrics: Mutex<File>,
     /// Set by the first failed write, so a full disk gives one warning, not one per request.
     warned: AtomicBool,
 }
 
 impl JsonlFiles {
-    /// Creates `dir` if needed and opens both files for appending.
+    /// Creates `dir` if needed and opens the files for appending.
     pub(crate) fn open(dir: &Path) -> io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         Ok(Self {
             dir: dir.to_owned(),
             traces: Mutex::new(open_append(&dir.join(TRACES_FILE))?),
             logs: Mutex::new(open_append(&dir.join(LOGS_FILE))?),
+            metrics: Mutex::new(open_append(&dir.join(METRICS_FILE))?),
             warned: AtomicBool::new(false),
         })
     }
@@ -74,6 +80,7 @@ impl JsonlFiles {
         let file = match signal {
             Signal::Traces => &self.traces,
             Signal::Logs => &self.logs,
+            Signal::Metrics => &self.metrics,
         };
         let mut file = file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let written = append_whole(&mut file, &line);

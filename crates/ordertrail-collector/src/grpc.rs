@@ -1,4 +1,5 @@
-//! OTLP/gRPC: the `TraceService` and `LogsService` of the OTLP protocol, as tonic [`Routes`].
+//! OTLP/gRPC: the `TraceService`, `LogsService` and `MetricsService` of the OTLP protocol, as
+//! tonic [`Routes`].
 //!
 //! tonic decodes the protobuf and answers errors with gRPC statuses; each service only hands the
 //! request to the [`Sink`]. Both accept gzip-compressed messages (the exporters'
@@ -10,6 +11,12 @@ use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
 };
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
@@ -23,7 +30,7 @@ use tonic::{Request, Response, Status};
 
 use super::sink::{Sink, SinkError};
 
-/// The two gRPC services, routed by their paths (`/opentelemetry.proto.collector.trace.v1.
+/// The three gRPC services, routed by their paths (`/opentelemetry.proto.collector.trace.v1.
 /// TraceService/Export`, ...). Unknown gRPC methods are answered `UNIMPLEMENTED`.
 pub(crate) fn routes(sink: &Sink) -> Routes {
     let max = sink.limits().max_body_bytes;
@@ -33,10 +40,13 @@ pub(crate) fn routes(sink: &Sink) -> Routes {
     let logs = LogsServiceServer::new(Receiver(sink.clone()))
         .accept_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(max);
-    Routes::new(traces).add_service(logs)
+    let metrics = MetricsServiceServer::new(Receiver(sink.clone()))
+        .accept_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(max);
+    Routes::new(traces).add_service(logs).add_service(metrics)
 }
 
-/// Implements both services by handing requests to the sink.
+/// Implements the three services by handing requests to the sink.
 struct Receiver(Sink);
 
 #[tonic::async_trait]
@@ -58,6 +68,17 @@ impl LogsService for Receiver {
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
         self.0.logs(request.into_inner()).await.map_err(status)?;
         Ok(Response::new(ExportLogsServiceResponse::default()))
+    }
+}
+
+#[tonic::async_trait]
+impl MetricsService for Receiver {
+    async fn export(
+        &self,
+        request: Request<ExportMetricsServiceRequest>,
+    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
+        self.0.metrics(request.into_inner()).await.map_err(status)?;
+        Ok(Response::new(ExportMetricsServiceResponse::default()))
     }
 }
 

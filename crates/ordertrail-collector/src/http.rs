@@ -1,4 +1,4 @@
-//! OTLP/HTTP: `POST /v1/traces` and `POST /v1/logs`.
+//! OTLP/HTTP: `POST /v1/traces`, `POST /v1/logs` and `POST /v1/metrics`.
 //!
 //! The body is an `Export*ServiceRequest`, encoded as the `Content-Type` says:
 //! `application/x-protobuf` (what `opentelemetry-otlp`'s `http-proto` sends; also assumed when
@@ -27,6 +27,9 @@ use flate2::read::MultiGzDecoder;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -43,17 +46,20 @@ use super::sink::{Sink, SinkError};
 pub const TRACES_PATH: &str = "/v1/traces";
 /// Path of log exports.
 pub const LOGS_PATH: &str = "/v1/logs";
+/// Path of metric exports.
+pub const METRICS_PATH: &str = "/v1/metrics";
 
 const PROTOBUF: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
 /// Seconds an exporter is asked to wait before sending an unwritten request again.
 const RETRY_AFTER_SECONDS: &str = "5";
 
-/// The two OTLP/HTTP routes, with a body limit of [`Limits::max_body_bytes`].
+/// The three OTLP/HTTP routes, with a body limit of [`Limits::max_body_bytes`].
 pub(crate) fn routes(sink: Sink) -> Router {
     Router::new()
         .route(TRACES_PATH, post(traces))
         .route(LOGS_PATH, post(logs))
+        .route(METRICS_PATH, post(metrics))
         .layer(DefaultBodyLimit::max(sink.limits().max_body_bytes))
         .with_state(sink)
 }
@@ -82,6 +88,19 @@ async fn logs(
         .await
         .map_err(|error| Rejection::new(format, error.into()))?;
     Ok(format.respond(&ExportLogsServiceResponse::default()))
+}
+
+async fn metrics(
+    State(sink): State<Sink>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Rejection> {
+    let (format, request) =
+        decode::<ExportMetricsServiceRequest>(Signal::Metrics, &headers, &body, sink.limits())?;
+    sink.metrics(request)
+        .await
+        .map_err(|error| Rejection::new(format, error.into()))?;
+    Ok(format.respond(&ExportMetricsServiceResponse::default()))
 }
 
 /// Reads the encoding from the headers, then decompresses, checks and decodes the body.

@@ -2,10 +2,11 @@
 //! export to.
 //!
 //! One TCP port accepts what OpenTelemetry exporters send: OTLP/gRPC (`grpc-tonic`) and
-//! OTLP/HTTP with protobuf (`http-proto`) or JSON bodies, gzip-compressed or not, for traces and
-//! logs. Each export request is decoded once and handed to a [`Sink`], which
+//! OTLP/HTTP with protobuf (`http-proto`) or JSON bodies, gzip-compressed or not, for traces,
+//! logs and metrics. Each export request is decoded once and handed to a [`Sink`], which
 //!
-//! - appends it as one OTLP/JSON line to `<out>/traces.jsonl` or `<out>/otlp-logs.jsonl` (the
+//! - appends it as one OTLP/JSON line to `<out>/traces.jsonl`, `<out>/otlp-logs.jsonl` or
+//!   `<out>/metrics.jsonl` (the
 //!   OpenTelemetry Collector `file` exporter's format), when an output directory is set;
 //! - keeps it in memory for [`Received`] to return, when asked to (tests).
 //!
@@ -50,8 +51,8 @@
 //! - `guard`: the middleware capping concurrent requests and checking gRPC messages.
 //! - `server`: [`Collector`], the running receiver and its graceful stop; [`CollectorError`].
 //! - `router`: [`router()`], gRPC and HTTP merged onto one port, and how that works.
-//! - `grpc`: the tonic `TraceService` and `LogsService`.
-//! - `http`: `POST /v1/traces` and `POST /v1/logs`, body decoding and its errors.
+//! - `grpc`: the tonic `TraceService`, `LogsService` and `MetricsService`.
+//! - `http`: `POST /v1/traces`, `/v1/logs` and `/v1/metrics`, body decoding and its errors.
 //! - `sink`: [`Sink`], where every decoded request goes.
 //! - `files`: the OTLP/JSON-lines files and their format.
 //! - `received`: [`Received`], the in-memory store, its [`Counts`], and `wait_for`.
@@ -77,8 +78,8 @@ mod tests;
 
 pub use attributes::{attribute, attribute_int, attribute_str, hex_id};
 pub use config::CollectorConfig;
-pub use files::{LOGS_FILE, TRACES_FILE};
-pub use http::{LOGS_PATH, TRACES_PATH};
+pub use files::{LOGS_FILE, METRICS_FILE, TRACES_FILE};
+pub use http::{LOGS_PATH, METRICS_PATH, TRACES_PATH};
 pub use limits::{LimitError, Limits, MAX_MESSAGE_SIZE};
 pub use received::{Counts, Received};
 pub use record::{ReceivedLog, ReceivedSpan};

@@ -34,8 +34,8 @@ pub struct Limits {
     /// Largest body, compressed and decompressed alike; gzip is inflated only up to it.
     /// Default [`MAX_MESSAGE_SIZE`].
     pub max_body_bytes: usize,
-    /// Spans or log records per request, counting the resource and scope groups that hold
-    /// them. Default 4096.
+    /// Spans, log records or metric data points (and metrics, exemplars) per request, counting
+    /// the resource and scope groups that hold them. Default 4096.
     pub max_items_per_request: usize,
     /// Attributes of one span, log record, event, link, resource or scope; every element of
     /// an array value and every entry of a key-value list value counts as one more. Default 128.

@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use tokio::sync::watch;
 
@@ -46,7 +47,11 @@ pub struct Counts {
     pub log_requests: u64,
     /// Log records in those requests.
     pub log_records: u64,
-    /// Export requests (traces and logs) that could not be written to the output files, for
+    /// Metric export requests received.
+    pub metric_requests: u64,
+    /// Metric data points in those requests.
+    pub metric_points: u64,
+    /// Export requests (traces, logs, metrics) that could not be written to the output files, for
     /// example because the disk was full. They were refused as retryable and are not counted
     /// above.
     pub write_failures: u64,
@@ -71,6 +76,7 @@ struct Shared {
 struct Store {
     traces: Vec<ExportTraceServiceRequest>,
     logs: Vec<ExportLogsServiceRequest>,
+    metrics: Vec<ExportMetricsServiceRequest>,
     counts: Counts,
 }
 
@@ -102,6 +108,11 @@ impl Received {
         self.store().logs.clone()
     }
 
+    /// Every metric export request received, in arrival order.
+    pub fn metric_requests(&self) -> Vec<ExportMetricsServiceRequest> {
+        self.store().metrics.clone()
+    }
+
     /// Every span received, each with its resource and scope, in arrival order.
     pub fn spans(&self) -> Vec<ReceivedSpan> {
         let mut spans = Vec::new();
@@ -131,6 +142,7 @@ impl Received {
         let mut store = self.store();
         store.traces.clear();
         store.logs.clear();
+        store.metrics.clear();
     }
 
     /// Waits until `predicate` holds, re-checking after every export request that arrives.
@@ -176,6 +188,20 @@ impl Received {
             store.counts.log_records += records;
             if self.shared.keep {
                 store.logs.push(request);
+            }
+        }
+        self.notify();
+    }
+
+    /// Records one metric export request.
+    pub(crate) fn push_metrics(&self, request: ExportMetricsServiceRequest) {
+        let points = record::metric_point_count(&request) as u64;
+        {
+            let mut store = self.store();
+            store.counts.metric_requests += 1;
+            store.counts.metric_points += points;
+            if self.shared.keep {
+                store.metrics.push(request);
             }
         }
         self.notify();

@@ -7,6 +7,7 @@
 //! next to each item.
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
@@ -141,6 +142,26 @@ pub(crate) fn span_count(request: &ExportTraceServiceRequest) -> usize {
 pub(crate) fn log_count(request: &ExportLogsServiceRequest) -> usize {
     let scopes = request.resource_logs.iter().flat_map(|r| &r.scope_logs);
     scopes.map(|s| s.log_records.len()).sum()
+}
+
+/// Number of data points in a metrics request, without copying them.
+pub(crate) fn metric_point_count(request: &ExportMetricsServiceRequest) -> usize {
+    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+    let scopes = request
+        .resource_metrics
+        .iter()
+        .flat_map(|r| &r.scope_metrics);
+    let metrics = scopes.flat_map(|s| &s.metrics);
+    metrics
+        .map(|m| match &m.data {
+            Some(Data::Gauge(g)) => g.data_points.len(),
+            Some(Data::Sum(s)) => s.data_points.len(),
+            Some(Data::Histogram(h)) => h.data_points.len(),
+            Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
+            Some(Data::Summary(s)) => s.data_points.len(),
+            None => 0,
+        })
+        .sum()
 }
 
 fn resource_attributes(resource: Option<&Resource>) -> Vec<KeyValue> {

@@ -3,7 +3,8 @@
 //!
 //! [`check_protobuf`] walks the protobuf wire format of an `Export*ServiceRequest` without
 //! allocating: it follows only the fields that hold repeated messages (groups, spans, log
-//! records, events, links, attributes and nested values) and skips every other field by its
+//! records, events, links, metrics, data points, exemplars, attributes and nested values) and
+//! skips every other field by its
 //! length. It counts them against the [`Limits`] and stops at the first one over. A body it
 //! cannot parse passes: the decoder that runs next refuses it with its own error.
 //!
@@ -18,11 +19,25 @@ use super::limits::{LimitError, Limits};
 enum Node {
     TraceRequest,
     LogsRequest,
+    MetricsRequest,
     ResourceSpans,
     ResourceLogs,
+    ResourceMetrics,
     Resource,
     ScopeSpans,
     ScopeLogs,
+    ScopeMetrics,
+    Metric,
+    /// A gauge or a sum: its data points are number points.
+    Numbers,
+    Histogram,
+    ExponentialHistogram,
+    Summary,
+    NumberPoint,
+    HistogramPoint,
+    ExponentialPoint,
+    SummaryPoint,
+    Exemplar,
     Scope,
     Span,
     Event,
@@ -42,10 +57,24 @@ impl Node {
         Some(match (self, field) {
             (TraceRequest, 1) => ResourceSpans,
             (LogsRequest, 1) => ResourceLogs,
-            (ResourceSpans | ResourceLogs, 1) => Resource,
+            (MetricsRequest, 1) => ResourceMetrics,
+            (ResourceSpans | ResourceLogs | ResourceMetrics, 1) => Resource,
             (ResourceSpans, 2) => ScopeSpans,
             (ResourceLogs, 2) => ScopeLogs,
-            (ScopeSpans | ScopeLogs, 1) => Scope,
+            (ResourceMetrics, 2) => ScopeMetrics,
+            (ScopeSpans | ScopeLogs | ScopeMetrics, 1) => Scope,
+            (ScopeMetrics, 2) => Metric,
+            (Metric, 5 | 7) => Numbers,
+            (Metric, 9) => Histogram,
+            (Metric, 10) => ExponentialHistogram,
+            (Metric, 11) => Summary,
+            (Numbers, 1) => NumberPoint,
+            (Histogram, 1) => HistogramPoint,
+            (ExponentialHistogram, 1) => ExponentialPoint,
+            (Summary, 1) => SummaryPoint,
+            (NumberPoint, 5) | (HistogramPoint, 8) | (ExponentialPoint, 11) => Exemplar,
+            (Metric, 12) | (NumberPoint | SummaryPoint | Exemplar, 7) => KeyValue,
+            (HistogramPoint, 9) | (ExponentialPoint, 1) => KeyValue,
             (ScopeSpans, 2) => Span,
             (ScopeLogs, 2) => LogRecord,
             (Span, 11) => Event,
@@ -62,7 +91,21 @@ impl Node {
     /// Whether the node starts a new owner of attributes (and, for spans, of events and links).
     fn owns_attributes(self) -> bool {
         use Node::*;
-        matches!(self, Resource | Scope | Span | Event | Link | LogRecord)
+        matches!(
+            self,
+            Resource
+                | Scope
+                | Span
+                | Event
+                | Link
+                | LogRecord
+                | Metric
+                | NumberPoint
+                | HistogramPoint
+                | ExponentialPoint
+                | SummaryPoint
+                | Exemplar
+        )
     }
 }
 
@@ -96,6 +139,7 @@ pub(crate) fn check_protobuf(
     let root = match signal {
         Signal::Traces => Node::TraceRequest,
         Signal::Logs => Node::LogsRequest,
+        Signal::Metrics => Node::MetricsRequest,
     };
     let mut walk = Walk {
         limits,
@@ -159,7 +203,15 @@ impl Walk<'_> {
             | Node::ScopeSpans
             | Node::ScopeLogs
             | Node::Span
-            | Node::LogRecord => bump(&mut self.items, l.max_items_per_request, |limit| {
+            | Node::LogRecord
+            | Node::ResourceMetrics
+            | Node::ScopeMetrics
+            | Node::Metric
+            | Node::NumberPoint
+            | Node::HistogramPoint
+            | Node::ExponentialPoint
+            | Node::SummaryPoint
+            | Node::Exemplar => bump(&mut self.items, l.max_items_per_request, |limit| {
                 LimitError::Items { limit }
             }),
             Node::KeyValue | Node::AnyValue => {
@@ -182,6 +234,11 @@ impl Walk<'_> {
             }
             Node::TraceRequest
             | Node::LogsRequest
+            | Node::MetricsRequest
+            | Node::Numbers
+            | Node::Histogram
+            | Node::ExponentialHistogram
+            | Node::Summary
             | Node::Resource
             | Node::Scope
             | Node::ArrayValue
@@ -323,6 +380,57 @@ mod tests {
             value: Some(AnyValue { value: Some(value) }),
             ..Default::default()
         }
+    }
+
+    fn metrics_request(points: usize, attributes: usize) -> Vec<u8> {
+        use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+        use opentelemetry_proto::tonic::metrics::v1::{
+            Histogram, HistogramDataPoint, Metric, ResourceMetrics, ScopeMetrics, metric,
+        };
+        let point = HistogramDataPoint {
+            attributes: vec![attribute(any_value::Value::IntValue(1)); attributes],
+            ..Default::default()
+        };
+        let histogram = Histogram {
+            data_points: vec![point; points],
+            ..Default::default()
+        };
+        let metric = Metric {
+            data: Some(metric::Data::Histogram(histogram)),
+            ..Default::default()
+        };
+        let scope = ScopeMetrics {
+            metrics: vec![metric],
+            ..Default::default()
+        };
+        let resource = ResourceMetrics {
+            scope_metrics: vec![scope],
+            ..Default::default()
+        };
+        ExportMetricsServiceRequest {
+            resource_metrics: vec![resource],
+        }
+        .encode_to_vec()
+    }
+
+    #[test]
+    fn metric_data_points_count_as_items_and_their_attributes_per_point() {
+        let limits = Limits {
+            max_items_per_request: 13,
+            max_attributes_per_item: 4,
+            ..Limits::default()
+        };
+        // The resource group, the scope group and the metric take three.
+        let ok = metrics_request(10, 4);
+        assert_eq!(check_protobuf(Signal::Metrics, &ok, &limits), Ok(()));
+        assert_eq!(
+            check_protobuf(Signal::Metrics, &metrics_request(11, 1), &limits),
+            Err(LimitError::Items { limit: 13 })
+        );
+        assert_eq!(
+            check_protobuf(Signal::Metrics, &metrics_request(1, 5), &limits),
+            Err(LimitError::AttributesPerItem { limit: 4 })
+        );
     }
 
     #[test]

@@ -22,6 +22,7 @@
 use std::sync::Arc;
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use serde::Serialize;
 
@@ -88,6 +89,14 @@ impl Sink {
     pub async fn logs(&self, request: ExportLogsServiceRequest) -> Result<(), SinkError> {
         self.write(Signal::Logs, &request).await?;
         self.received.push_logs(request);
+        Ok(())
+    }
+
+    /// Writes and records one metric export request, or refuses it when its line is too long
+    /// or could not be written.
+    pub async fn metrics(&self, request: ExportMetricsServiceRequest) -> Result<(), SinkError> {
+        self.write(Signal::Metrics, &request).await?;
+        self.received.push_metrics(request);
         Ok(())
     }
 

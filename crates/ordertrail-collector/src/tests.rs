@@ -293,8 +293,8 @@ async fn otlp_json_is_accepted_and_answered_in_json() {
 #[tokio::test]
 async fn unknown_paths_and_media_types_are_refused() {
     let collector = start(CollectorConfig::in_memory()).await;
-    let metrics = collector.http_endpoint("/v1/metrics");
-    let elsewhere = post(&metrics, "application/x-protobuf", vec![]).await;
+    let profiles = collector.http_endpoint("/v1development/profiles");
+    let elsewhere = post(&profiles, "application/x-protobuf", vec![]).await;
     assert_eq!(elsewhere.status(), reqwest::StatusCode::NOT_FOUND);
     let url = collector.http_endpoint(LOGS_PATH);
     let text = post(&url, "text/plain", b"hello".to_vec()).await;
@@ -321,4 +321,71 @@ async fn without_memory_only_files_and_counts_grow() {
     let lines: Vec<ExportTraceServiceRequest> = read_lines(&dir.0.join(TRACES_FILE));
     assert_eq!(lines, vec![one_span_request("to disk")]);
     collector.shutdown().await.unwrap();
+}
+
+/// Records one histogram value through a real meter provider exporting over `transport`, and
+/// shuts the provider down, which exports it.
+async fn export_one_histogram(collector: &Collector, transport: Transport) {
+    use opentelemetry::metrics::MeterProvider as _;
+    use opentelemetry_otlp::MetricExporter;
+    use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+    let exporter = match transport {
+        Transport::Grpc => MetricExporter::builder()
+            .with_tonic()
+            .with_endpoint(collector.grpc_endpoint())
+            .build(),
+        Transport::HttpProtobuf => MetricExporter::builder()
+            .with_http()
+            .with_protocol(Protocol::HttpBinary)
+            .with_endpoint(collector.http_endpoint(METRICS_PATH))
+            .build(),
+    }
+    .unwrap();
+    tokio::task::spawn_blocking(move || {
+        let provider = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(exporter).build())
+            .build();
+        let histogram = provider
+            .meter("collector-test")
+            .f64_histogram("http.server.request.duration")
+            .with_unit("s")
+            .build();
+        histogram.record(0.042, &[KeyValue::new("http.route", "/orders")]);
+        provider.shutdown().unwrap();
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn metrics_from_the_real_exporters_reach_metrics_jsonl() {
+    use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+    use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+    for transport in [Transport::Grpc, Transport::HttpProtobuf] {
+        let dir = TempDir::new();
+        let collector = start(CollectorConfig::in_memory().out_dir(&dir.0)).await;
+        export_one_histogram(&collector, transport).await;
+        let received = collector.received();
+        let arrived = received
+            .wait_for(|r| r.counts().metric_points > 0, WAIT)
+            .await;
+        assert!(
+            arrived,
+            "{transport:?}: no metrics: {:?}",
+            received.counts()
+        );
+        let lines: Vec<ExportMetricsServiceRequest> = read_lines(&dir.0.join(METRICS_FILE));
+        let metric = &lines[0].resource_metrics[0].scope_metrics[0].metrics[0];
+        assert_eq!(metric.name, "http.server.request.duration");
+        let Some(Data::Histogram(histogram)) = &metric.data else {
+            panic!("{transport:?}: not a histogram: {metric:?}");
+        };
+        let point = &histogram.data_points[0];
+        assert_eq!((point.count, point.sum), (1, Some(0.042)));
+        assert_eq!(
+            attributes::attribute_str(&point.attributes, "http.route"),
+            Some("/orders")
+        );
+        collector.shutdown().await.unwrap();
+    }
 }

@@ -4,6 +4,7 @@
 //! - [`correlation`]: the request id, its task-local scope, and the server middleware.
 //! - [`logging`]: the JSON, human and OTLP log layers, their outputs, and the panic hook.
 //! - [`telemetry`]: setup from a config or the environment, the layers to compose, and the guard.
+//! - [`metrics`]: RED metrics with exemplars from the request and client spans; `/metrics`.
 //! - [`outgoing`]: the reqwest client that propagates the id and trace context and logs each call.
 //! - [`propagation`]: W3C Trace Context and Baggage in and out; the edge trust policy.
 //! - [`web`]: serving a router with the standard middleware and a graceful shutdown.
@@ -21,6 +22,7 @@ struct ProjectReadme;
 pub mod card;
 pub mod correlation;
 pub mod logging;
+pub mod metrics;
 #[cfg(feature = "reqwest")]
 pub mod outgoing;
 pub mod propagation;

@@ -146,6 +146,12 @@ pub struct TelemetryConfig {
     pub loss_report_every: Duration,
     /// The redaction policy to install (default: card numbers; see [`crate::redact`]).
     pub redact: Option<Arc<dyn Redact>>,
+    /// The metrics registry to record HTTP spans into (see [`crate::metrics`]); `None`: none.
+    pub metrics: Option<crate::metrics::Metrics>,
+    /// Where metrics go over OTLP (for HTTP it ends in `/v1/metrics`). `None`: not exported.
+    pub metrics_endpoint: Option<String>,
+    /// How often metrics are exported (`OTEL_METRIC_EXPORT_INTERVAL`; default 60 s).
+    pub metric_export_interval: Duration,
 }
 
 impl TelemetryConfig {
@@ -170,7 +176,25 @@ impl TelemetryConfig {
             loss_report_every: crate::logging::REPORT_EVERY,
             line_fields: Vec::new(),
             redact: None,
+            metrics: None,
+            metrics_endpoint: None,
+            metric_export_interval: Duration::from_secs(60),
         }
+    }
+
+    /// Records RED metrics of every request and call into `metrics` (and, with a metrics
+    /// endpoint, exports them over OTLP too). Serve them with [`crate::metrics::router`].
+    #[must_use]
+    pub fn metrics(mut self, metrics: crate::metrics::Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Sets how often metrics are exported over OTLP.
+    #[must_use]
+    pub fn metric_export_interval(mut self, period: Duration) -> Self {
+        self.metric_export_interval = period;
+        self
     }
 
     /// Installs `policy` as the process's redaction policy when telemetry starts (see
@@ -227,13 +251,15 @@ impl TelemetryConfig {
         self
     }
 
-    /// Exports spans and log records to an OTLP base endpoint, like `http://127.0.0.1:4317`
-    /// (for HTTP, `/v1/traces` and `/v1/logs` are appended).
+    /// Exports spans and log records (and metrics, when [`metrics`](Self::metrics) is set) to
+    /// an OTLP base endpoint, like `http://127.0.0.1:4317` (for HTTP, `/v1/traces`, `/v1/logs`
+    /// and `/v1/metrics` are appended).
     #[must_use]
     pub fn otlp_endpoint(mut self, base: &str, protocol: OtlpProtocol) -> Self {
         let (traces, logs) = signal_endpoints(base, protocol);
         self.traces_endpoint = Some(traces);
         self.logs_endpoint = Some(logs);
+        self.metrics_endpoint = Some(metrics_endpoint(base, protocol));
         self.protocol = protocol;
         self
     }
@@ -294,6 +320,9 @@ impl fmt::Debug for TelemetryConfig {
             .field("line_fields", &self.line_fields)
             .field("loss_report_every", &self.loss_report_every)
             .field("redact", &self.redact.is_some())
+            .field("metrics", &self.metrics)
+            .field("metrics_endpoint", &self.metrics_endpoint)
+            .field("metric_export_interval", &self.metric_export_interval)
             .finish()
     }
 }
@@ -304,5 +333,14 @@ pub fn signal_endpoints(base: &str, protocol: OtlpProtocol) -> (String, String) 
     match protocol {
         OtlpProtocol::Grpc => (base.to_owned(), base.to_owned()),
         OtlpProtocol::HttpProtobuf => (format!("{base}/v1/traces"), format!("{base}/v1/logs")),
+    }
+}
+
+/// The metrics URL for a base endpoint (`/v1/metrics` appended for HTTP).
+pub(crate) fn metrics_endpoint(base: &str, protocol: OtlpProtocol) -> String {
+    let base = base.trim_end_matches('/');
+    match protocol {
+        OtlpProtocol::Grpc => base.to_owned(),
+        OtlpProtocol::HttpProtobuf => format!("{base}/v1/metrics"),
     }
 }

@@ -10,6 +10,8 @@
 //! | `OTEL_RESOURCE_ATTRIBUTES` | `key=value,...` added to the resource |
 //! | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | `always_on`, `always_off`, `traceidratio`, `parentbased_*` |
 //! | `OTEL_BSP_SCHEDULE_DELAY` | milliseconds between batch exports (default 1000) |
+//! | `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` | metrics URL, used as given (metrics are exported only with [`TelemetryConfig::metrics`] set) |
+//! | `OTEL_METRIC_EXPORT_INTERVAL` | milliseconds between metric exports (default 60000) |
 //!
 //! | `RUST_LOG` | the log filter ([`TelemetryConfig::from_env`] only) |
 //!
@@ -17,6 +19,7 @@
 
 use std::time::Duration;
 
+use super::config::metrics_endpoint;
 use super::{OtlpProtocol, SamplerChoice, TelemetryConfig, signal_endpoints};
 
 /// A variable has a value that cannot work.
@@ -56,6 +59,8 @@ impl TelemetryConfig {
     /// | `OTEL_RESOURCE_ATTRIBUTES` | `key=value,...` added to the resource |
     /// | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | `always_on`, `always_off`, `traceidratio`, `parentbased_*` |
     /// | `OTEL_BSP_SCHEDULE_DELAY` | milliseconds between batch exports (default 1000) |
+    /// | `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` | metrics URL, used as given (metrics are exported only with [`TelemetryConfig::metrics`] set) |
+    /// | `OTEL_METRIC_EXPORT_INTERVAL` | milliseconds between metric exports (default 60000) |
     /// | `RUST_LOG` | the log filter |
     ///
     /// With no endpoint set, nothing is exported.
@@ -90,6 +95,12 @@ pub fn apply_env(
     config.traces_endpoint =
         get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").or_else(|| base.clone().map(|b| b.0));
     config.logs_endpoint = get("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT").or_else(|| base.map(|b| b.1));
+    config.metrics_endpoint = get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT").or_else(|| {
+        get("OTEL_EXPORTER_OTLP_ENDPOINT").map(|b| metrics_endpoint(&b, config.protocol))
+    });
+    if let Some(interval) = get("OTEL_METRIC_EXPORT_INTERVAL") {
+        config.metric_export_interval = millis("OTEL_METRIC_EXPORT_INTERVAL", interval)?;
+    }
     if let Some(name) = get("OTEL_SERVICE_NAME") {
         config.service = name;
     }

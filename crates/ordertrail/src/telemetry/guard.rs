@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
 use super::TelemetryError;
@@ -26,6 +27,7 @@ pub const DROP_BUDGET: Duration = Duration::from_secs(5);
 pub struct TelemetryGuard {
     pub(super) tracer: Option<SdkTracerProvider>,
     pub(super) logger: Option<SdkLoggerProvider>,
+    pub(super) meter: Option<SdkMeterProvider>,
     pub(super) outputs: Option<LogOutputs>,
     pub(super) stop_reporter: Arc<AtomicBool>,
     pub(super) spans: Arc<ExportCounters>,
@@ -69,7 +71,7 @@ impl TelemetryGuard {
     }
 
     /// Flushes within `budget`, in order: spans, then log records (which may include lines
-    /// about the span flush), then log lines. Every failure is returned, none stops the rest.
+    /// about the span flush), then metrics, then log lines. Every failure is returned, none stops the rest.
     ///
     /// Blocking: inside a current-thread runtime call [`shutdown`](Self::shutdown) instead,
     /// or the exporter's connection cannot make progress while this waits.
@@ -91,6 +93,12 @@ impl TelemetryGuard {
         if let Some(Err(source)) = self.logger.take().map(|l| l.shutdown_with_timeout(left())) {
             errors.push(TelemetryError::Shutdown {
                 signal: "logs",
+                source,
+            });
+        }
+        if let Some(Err(source)) = self.meter.take().map(|m| m.shutdown_with_timeout(left())) {
+            errors.push(TelemetryError::Shutdown {
+                signal: "metrics",
                 source,
             });
         }

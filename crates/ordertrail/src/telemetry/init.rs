@@ -26,6 +26,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use super::counting::ExportCounters;
 use super::guard::TelemetryGuard;
 use super::logs::logger_provider;
+use super::meters::meter_provider;
 use super::report::spawn_loss_reporter;
 use super::resource::{resource, scope};
 use super::traces::tracer_provider;
@@ -146,7 +147,7 @@ where
         Arc::<ExportCounters>::default(),
         Arc::<ExportCounters>::default(),
     );
-    let (mut tracer, mut logger) = (None, None);
+    let (mut tracer, mut logger, mut meter) = (None, None, None);
     if !config.sdk_disabled {
         install_propagators();
         let resource = resource(config);
@@ -161,6 +162,7 @@ where
         layers.push(otel.with_filter(spans_only).boxed());
         opentelemetry::global::set_tracer_provider(provider.clone());
         tracer = Some(provider);
+        meter = meter_provider(config, resource.clone())?;
         if let Some(provider) = logger_provider(config, resource, &logs)? {
             use opentelemetry::logs::LoggerProvider as _;
             let bridge =
@@ -168,6 +170,9 @@ where
             layers.push(bridge.with_filter(otel_filter(config)?).boxed());
             logger = Some(provider);
         }
+    }
+    if let Some(metrics) = &config.metrics {
+        layers.push(metrics_layer(metrics, &outputs, &spans, &logs));
     }
     let stop_reporter = Arc::new(AtomicBool::new(false));
     if config.traces_endpoint.is_some() || config.logs_endpoint.is_some() {
@@ -181,12 +186,32 @@ where
     let guard = TelemetryGuard {
         tracer,
         logger,
+        meter,
         outputs: Some(outputs),
         stop_reporter,
         spans,
         logs,
     };
     Ok((layers, guard))
+}
+
+/// The layer recording HTTP spans into `metrics`, after the OpenTelemetry layer (so a span's
+/// trace is active when it is entered), seeing HTTP spans only; the pipeline's counts attached.
+fn metrics_layer<S>(
+    metrics: &crate::metrics::Metrics,
+    outputs: &LogOutputs,
+    spans: &Arc<ExportCounters>,
+    logs: &Arc<ExportCounters>,
+) -> Box<dyn Layer<S> + Send + Sync + 'static>
+where
+    S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
+{
+    let health = metrics.health();
+    health.attach_export(Arc::clone(spans), Arc::clone(logs));
+    let writers = std::iter::once(&outputs.stdout).chain(outputs.file.as_ref());
+    health.attach_lines(writers.map(|w| w.error_counter()).collect());
+    let wants = filter_fn(crate::metrics::MetricsLayer::wants);
+    metrics.layer().with_filter(wants).boxed()
 }
 
 fn log_layers<S>(

@@ -25,6 +25,7 @@
 //! - `config`: [`TelemetryConfig`] and its parts.
 //! - `resource`: the resource attributes every span and record carries.
 //! - `traces`, `logs`: the two OpenTelemetry providers and their OTLP exporters.
+//! - `meters`: the meter provider exporting [`crate::metrics`] over OTLP, when configured.
 //! - `counting`: [`ExportCounters`], bounded queues whose drops and failures are counted.
 //! - `redacting`: the redaction policy on every string of every exported span ([`redact_span`]).
 //! - `report`: the periodic warning while export loses data.
@@ -40,6 +41,7 @@ mod env;
 mod guard;
 mod init;
 mod logs;
+mod meters;
 #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
 mod redacting;
 mod report;
