@@ -7,6 +7,7 @@
 //! - [`metrics`]: RED metrics with exemplars from the request and client spans; `/metrics`.
 //! - [`outgoing`]: the reqwest client that propagates the id and trace context and logs each call.
 //! - [`propagation`]: W3C Trace Context and Baggage in and out; the edge trust policy.
+//! - [`recorder`]: the flight recorder: the `DEBUG` detail of failed or slow requests only.
 //! - [`web`]: serving a router with the standard middleware and a graceful shutdown.
 //! - [`redact`]: the redaction policy every string of every output passes through: log lines,
 //!   OTLP log records and exported spans, error bodies, panic messages.
@@ -26,6 +27,7 @@ pub mod metrics;
 #[cfg(feature = "reqwest")]
 pub mod outgoing;
 pub mod propagation;
+pub mod recorder;
 pub mod redact;
 pub mod telemetry;
 #[cfg(feature = "axum")]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-use http::{HeaderName, Request, Response};
+use http::{HeaderName, HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tokio::task::futures::TaskLocalFuture;
 use tower::{Layer, Service};
@@ -19,6 +19,7 @@ use super::{
     MakeSpan, OnCompletion, RequestHead, RequestId,
 };
 use crate::propagation::{InboundTrace, apply_inbound, traceresponse};
+use crate::recorder::{self, REPLAY_HEADER};
 
 /// The W3C Trace Context level 2 response header naming the server span.
 const TRACERESPONSE: HeaderName = HeaderName::from_static("traceresponse");
@@ -212,6 +213,9 @@ where
             .make_span(&head, &id, self.layer.service.as_deref());
         // The id first, so a warning about the inbound context carries it.
         attach_to_span(&span, &id);
+        // Before the inbound context is read: the edge removes the recorder's flags from it.
+        let trusts_baggage = self.layer.inbound == InboundTrace::Trust;
+        recorder::begin(&span, &id, req.headers_mut(), trusts_baggage);
         apply_inbound(&span, req.headers(), self.layer.inbound);
         if let Some(refused) = refused {
             span.in_scope(|| {
@@ -268,7 +272,13 @@ where
         if let Some(value) = traceresponse(this.span) {
             headers.insert(TRACERESPONSE, value);
         }
-        record_completion(this.span, &res, this.start.elapsed(), this.on_completion);
+        let latency = this.start.elapsed();
+        // The flight recorder decides first, so replayed detail precedes the completion line.
+        if let Some(trigger) = recorder::finish(this.span, res.status().as_u16(), latency) {
+            let value = HeaderValue::from_static(trigger.as_str());
+            res.headers_mut().insert(REPLAY_HEADER, value);
+        }
+        record_completion(this.span, &res, latency, this.on_completion);
         Poll::Ready(Ok(res))
     }
 }

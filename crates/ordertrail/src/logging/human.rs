@@ -17,8 +17,9 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use super::json::{store_span_fields, update_span_fields};
-use super::record::{Scratch, with_scratch};
+use super::record::{FlatRecord, Scratch, with_scratch};
 use super::value::FieldValue;
+use crate::recorder::{KeptEvent, Marker, ReplaySink};
 
 /// A `tracing_subscriber` layer writing short human-readable lines to `W`.
 #[derive(Debug)]
@@ -37,6 +38,45 @@ where
             make_writer,
             ansi: std::io::stdout().is_terminal(),
         }
+    }
+
+    /// The flight recorder's way into this output: kept events as short lines with their own
+    /// time, a `↺` before the request id and `replayed=<trigger>` at the end.
+    pub fn replay_sink(&self) -> HumanReplay<W>
+    where
+        W: Clone,
+    {
+        HumanReplay(Self {
+            make_writer: self.make_writer.clone(),
+            ansi: self.ansi,
+        })
+    }
+}
+
+/// A [`HumanLayer`]'s output for the flight recorder ([`HumanLayer::replay_sink`]).
+#[derive(Debug)]
+pub struct HumanReplay<W>(HumanLayer<W>);
+
+impl<W> ReplaySink for HumanReplay<W>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    fn replay(&self, event: &KeptEvent, marker: &Marker) {
+        with_scratch(|scratch| {
+            let line = &mut scratch.line;
+            line.clear();
+            let layer = &self.0;
+            layer.format(
+                line,
+                event.level(),
+                event.record(),
+                event.time(),
+                Some(marker),
+            );
+            if let Err(err) = layer.make_writer.make_writer().write_all(line) {
+                eprintln!("ordertrail: a replayed log line could not be written: {err}");
+            }
+        });
     }
 }
 
@@ -70,13 +110,35 @@ where
         record.fill(event, ctx);
         line.clear();
         let level = *event.metadata().level();
-        let stamp = humantime::format_rfc3339_millis(SystemTime::now()).to_string();
+        self.format(line, level, record, SystemTime::now(), None);
+        if let Err(err) = self
+            .make_writer
+            .make_writer_for(event.metadata())
+            .write_all(line)
+        {
+            eprintln!("ordertrail: a log line could not be written: {err}");
+        }
+    }
+
+    /// One line: time, level, (a replay mark), request id, message, fields.
+    fn format(
+        &self,
+        line: &mut Vec<u8>,
+        level: Level,
+        record: &FlatRecord,
+        time: SystemTime,
+        marker: Option<&Marker>,
+    ) {
+        let stamp = humantime::format_rfc3339_millis(time).to_string();
         let _ = write!(
             line,
             "{} {} ",
             stamp.get(11..23).unwrap_or(&stamp),
             self.level(level)
         );
+        if marker.is_some() {
+            line.extend_from_slice("↺ ".as_bytes());
+        }
         if let Some(id) = &record.request_id {
             let _ = write!(line, "{id} ");
         }
@@ -87,14 +149,13 @@ where
             let _ = write!(line, " {name}=");
             put_value(line, value);
         }
-        line.push(b'\n');
-        if let Err(err) = self
-            .make_writer
-            .make_writer_for(event.metadata())
-            .write_all(line)
-        {
-            eprintln!("ordertrail: a log line could not be written: {err}");
+        if let Some(marker) = marker {
+            let _ = write!(line, " replayed={}", marker.trigger.as_str());
+            if marker.dropped > 0 {
+                let _ = write!(line, " replay_dropped={}", marker.dropped);
+            }
         }
+        line.push(b'\n');
     }
 
     fn level(&self, level: Level) -> String {

@@ -22,6 +22,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use super::record::{FlatRecord, Scratch, with_scratch};
 use super::value::SpanFields;
+use crate::recorder::{KeptEvent, Marker, ReplaySink};
 
 /// A `tracing_subscriber` layer writing JSON lines to `W`.
 #[derive(Debug)]
@@ -73,6 +74,19 @@ where
             make_writer,
             service: service.into(),
             head: LineHead::new(std::process::id(), &[]),
+        }
+    }
+
+    /// The flight recorder's way into this output: writes kept events as this layer writes
+    /// live ones, with their own timestamps and the replay marker.
+    pub fn replay_sink(&self) -> JsonReplay<W>
+    where
+        W: Clone,
+    {
+        JsonReplay {
+            make_writer: self.make_writer.clone(),
+            service: Arc::clone(&self.service),
+            head: self.head.clone(),
         }
     }
 
@@ -157,6 +171,48 @@ where
     }
 }
 
+/// A [`JsonLayer`]'s output for the flight recorder ([`JsonLayer::replay_sink`]).
+#[derive(Debug)]
+pub struct JsonReplay<W> {
+    make_writer: W,
+    service: Arc<str>,
+    head: LineHead,
+}
+
+impl<W> ReplaySink for JsonReplay<W>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    fn replay(&self, event: &KeptEvent, marker: &Marker) {
+        with_scratch(|scratch| {
+            let line = &mut scratch.line;
+            line.clear();
+            let kept = Kept {
+                level: event.level().as_str(),
+                target: event.target(),
+                time: event.time(),
+                marker: Some(marker),
+            };
+            encode(line, event.record(), &self.service, &self.head, &kept);
+            if let Err(err) = self.make_writer.make_writer().write_all(line) {
+                eprintln!("ordertrail: a replayed log line could not be written: {err}");
+            }
+        });
+    }
+}
+
+/// Keys the replay marker writes; an event field of the same name is left out of a replayed
+/// line, so no key appears twice.
+const MARKER_KEYS: [&str; 3] = ["replayed", "replay_trigger", "replay_dropped"];
+
+/// What a line says besides the record: level, target, time, and the replay marker.
+struct Kept<'a> {
+    level: &'a str,
+    target: &'a str,
+    time: SystemTime,
+    marker: Option<&'a Marker>,
+}
+
 /// Appends one JSON object and a newline to `line`.
 pub(crate) fn encode_line(
     line: &mut Vec<u8>,
@@ -166,12 +222,30 @@ pub(crate) fn encode_line(
     default_service: &str,
     head: &LineHead,
 ) {
+    let live = Kept {
+        level,
+        target,
+        time: SystemTime::now(),
+        marker: None,
+    };
+    encode(line, record, default_service, head, &live);
+}
+
+fn encode(
+    line: &mut Vec<u8>,
+    record: &FlatRecord,
+    default_service: &str,
+    head: &LineHead,
+    kept: &Kept<'_>,
+) {
+    let Kept {
+        level,
+        target,
+        time,
+        marker,
+    } = *kept;
     line.extend_from_slice(b"{\"timestamp\":\"");
-    let _ = write!(
-        line,
-        "{}",
-        humantime::format_rfc3339_micros(SystemTime::now())
-    );
+    let _ = write!(line, "{}", humantime::format_rfc3339_micros(time));
     line.extend_from_slice(b"\",\"level\":\"");
     line.extend_from_slice(level.as_bytes());
     line.extend_from_slice(b"\",\"target\":");
@@ -197,7 +271,7 @@ pub(crate) fn encode_line(
         );
     }
     for (name, value) in &record.fields {
-        if head.is_top_level(name) {
+        if head.is_top_level(name) || (marker.is_some() && MARKER_KEYS.contains(name)) {
             continue; // the top-level field wins, so no key appears twice
         }
         line.push(b',');
@@ -205,7 +279,19 @@ pub(crate) fn encode_line(
         line.push(b':');
         put_json(line, value);
     }
+    if let Some(marker) = marker {
+        put_marker(line, marker);
+    }
     line.extend_from_slice(b"}\n");
+}
+
+/// `,"replayed":true,"replay_trigger":"…"` and, when events were dropped, `"replay_dropped"`.
+fn put_marker(line: &mut Vec<u8>, marker: &Marker) {
+    line.extend_from_slice(b",\"replayed\":true,\"replay_trigger\":");
+    put_json(line, marker.trigger.as_str());
+    if marker.dropped > 0 {
+        let _ = write!(line, ",\"replay_dropped\":{}", marker.dropped);
+    }
 }
 
 /// Serializes one value; serialization of strings and numbers into a `Vec` cannot fail.

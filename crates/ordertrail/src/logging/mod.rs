@@ -25,9 +25,10 @@ mod panic;
 mod record;
 mod value;
 
-pub use human::HumanLayer;
-pub use json::JsonLayer;
-pub use otlp::OtlpLogLayer;
+pub use human::{HumanLayer, HumanReplay};
+pub use json::{JsonLayer, JsonReplay};
+pub(crate) use json::{store_span_fields, update_span_fields};
+pub use otlp::{OtlpLogLayer, OtlpReplay};
 pub(crate) use output::wait_period;
 pub use output::{LogOutputs, OutputError, REPORT_EVERY};
 pub use panic::install_panic_hook;

@@ -21,6 +21,7 @@ use tracing_subscriber::registry::LookupSpan;
 use super::json::{store_span_fields, update_span_fields};
 use super::record::{FlatRecord, with_scratch};
 use super::value::FieldValue;
+use crate::recorder::{KeptEvent, Marker, ReplaySink};
 
 /// A `tracing_subscriber` layer emitting OTLP log records through an SDK logger.
 #[derive(Debug)]
@@ -38,15 +39,36 @@ impl OtlpLogLayer {
         }
     }
 
+    /// The flight recorder's way into this output: kept events as log records with their
+    /// own timestamp (observed now) and the attributes `replayed`, `replay_trigger` and, when
+    /// events were dropped, `replay_dropped`.
+    pub fn replay_sink(&self) -> OtlpReplay {
+        OtlpReplay(Self {
+            logger: self.logger.clone(),
+            service: Arc::clone(&self.service),
+        })
+    }
+
     fn emit(&self, event: &Event<'_>, record: &FlatRecord) {
         let meta = event.metadata();
-        let mut out = self.logger.create_log_record();
         let now = SystemTime::now();
-        out.set_timestamp(now);
-        out.set_observed_timestamp(now);
-        out.set_severity_number(severity(*meta.level()));
-        out.set_severity_text(meta.level().as_str());
-        out.set_target(meta.target());
+        self.emit_at(*meta.level(), meta.target(), record, now, None);
+    }
+
+    fn emit_at(
+        &self,
+        level: Level,
+        target: &'static str,
+        record: &FlatRecord,
+        time: SystemTime,
+        marker: Option<&Marker>,
+    ) {
+        let mut out = self.logger.create_log_record();
+        out.set_timestamp(time);
+        out.set_observed_timestamp(SystemTime::now());
+        out.set_severity_number(severity(level));
+        out.set_severity_text(level.as_str());
+        out.set_target(target);
         if let Some(message) = &record.message {
             out.set_body(any_value(message));
         }
@@ -68,7 +90,32 @@ impl OtlpLogLayer {
         for (name, value) in &record.fields {
             out.add_attribute(*name, any_value(value));
         }
+        if let Some(marker) = marker {
+            out.add_attribute("replayed", AnyValue::Boolean(true));
+            out.add_attribute("replay_trigger", marker.trigger.as_str());
+            if marker.dropped > 0 {
+                let dropped = i64::try_from(marker.dropped).unwrap_or(i64::MAX);
+                out.add_attribute("replay_dropped", AnyValue::Int(dropped));
+            }
+        }
         self.logger.emit(out);
+    }
+}
+
+/// An [`OtlpLogLayer`]'s output for the flight recorder ([`OtlpLogLayer::replay_sink`]).
+#[derive(Debug)]
+pub struct OtlpReplay(OtlpLogLayer);
+
+impl ReplaySink for OtlpReplay {
+    fn replay(&self, event: &KeptEvent, marker: &Marker) {
+        let record = event.record();
+        self.0.emit_at(
+            event.level(),
+            event.target(),
+            record,
+            event.time(),
+            Some(marker),
+        );
     }
 }
 

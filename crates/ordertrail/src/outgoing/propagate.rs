@@ -47,6 +47,7 @@ impl Middleware for Propagate {
         self.set_request_id(&mut req);
         let span = client_span(&req);
         propagation::inject(&span, req.headers_mut());
+        crate::recorder::outgoing(req.headers_mut());
         let start = Instant::now();
         let result = next.run(req, ext).instrument(span.clone()).await;
         log_outcome(&span, &result, start);
@@ -87,9 +88,13 @@ fn log_outcome(span: &Span, result: &Result<Response>, start: Instant) {
                 span.record("otel.status_code", "error");
                 span.record("error.type", res.status().as_str());
             }
+            if res.status().is_server_error() {
+                crate::recorder::downstream_failed();
+            }
             tracing::info!(status, latency_ms, "outgoing call completed");
         }
         Err(err) => {
+            crate::recorder::downstream_failed();
             span.record("otel.status_code", "error");
             span.record(
                 "error.type",

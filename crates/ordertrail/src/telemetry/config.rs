@@ -146,6 +146,9 @@ pub struct TelemetryConfig {
     pub loss_report_every: Duration,
     /// The redaction policy to install (default: card numbers; see [`crate::redact`]).
     pub redact: Option<Arc<dyn Redact>>,
+    /// The flight recorder: the `DEBUG` detail of failed or slow requests (see
+    /// [`crate::recorder`]).
+    pub recorder: crate::recorder::RecorderConfig,
     /// The metrics registry to record HTTP spans into (see [`crate::metrics`]); `None`: none.
     pub metrics: Option<crate::metrics::Metrics>,
     /// Where metrics go over OTLP (for HTTP it ends in `/v1/metrics`). `None`: not exported.
@@ -176,6 +179,7 @@ impl TelemetryConfig {
             loss_report_every: crate::logging::REPORT_EVERY,
             line_fields: Vec::new(),
             redact: None,
+            recorder: crate::recorder::RecorderConfig::default(),
             metrics: None,
             metrics_endpoint: None,
             metric_export_interval: Duration::from_secs(60),
@@ -194,6 +198,13 @@ impl TelemetryConfig {
     #[must_use]
     pub fn metric_export_interval(mut self, period: Duration) -> Self {
         self.metric_export_interval = period;
+        self
+    }
+
+    /// Sets the flight recorder's settings (see [`crate::recorder`]).
+    #[must_use]
+    pub fn recorder(mut self, recorder: crate::recorder::RecorderConfig) -> Self {
+        self.recorder = recorder;
         self
     }
 
@@ -320,6 +331,7 @@ impl fmt::Debug for TelemetryConfig {
             .field("line_fields", &self.line_fields)
             .field("loss_report_every", &self.loss_report_every)
             .field("redact", &self.redact.is_some())
+            .field("recorder", &self.recorder)
             .field("metrics", &self.metrics)
             .field("metrics_endpoint", &self.metrics_endpoint)
             .field("metric_export_interval", &self.metric_export_interval)

@@ -15,6 +15,9 @@
 //!
 //! | `RUST_LOG` | the log filter ([`TelemetryConfig::from_env`] only) |
 //!
+//! The flight recorder's variables (`ORDERTRAIL_RECORDER`, `ORDERTRAIL_DEBUG_SECRET`…) are
+//! listed in [`RECORDER_VARIABLES`](super::RECORDER_VARIABLES).
+//!
 //! With no endpoint set, nothing is exported.
 
 use std::time::Duration;
@@ -35,6 +38,9 @@ pub enum EnvError {
     /// The sampler argument is not a ratio.
     #[error("OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1, got {0:?}")]
     Ratio(String),
+    /// A flight recorder variable has a value that cannot work.
+    #[error(transparent)]
+    Recorder(#[from] super::RecorderEnvError),
     /// A number of milliseconds does not parse.
     #[error("{name} must be a whole number of milliseconds, got {value:?}")]
     Millis {
@@ -108,6 +114,7 @@ pub fn apply_env(
         .map(|a| attributes(&a))
         .unwrap_or_default();
     config.sampler = sampler(get("OTEL_TRACES_SAMPLER"), get("OTEL_TRACES_SAMPLER_ARG"))?;
+    config.recorder = super::recorder_env::apply(config.recorder, &get)?;
     if let Some(delay) = get("OTEL_BSP_SCHEDULE_DELAY") {
         config.batch.delay = millis("OTEL_BSP_SCHEDULE_DELAY", delay)?;
     }

@@ -32,6 +32,7 @@ pub struct TelemetryGuard {
     pub(super) stop_reporter: Arc<AtomicBool>,
     pub(super) spans: Arc<ExportCounters>,
     pub(super) logs: Arc<ExportCounters>,
+    pub(super) recorder: Option<crate::recorder::RecorderHandle>,
 }
 
 impl std::fmt::Debug for TelemetryGuard {
@@ -49,6 +50,11 @@ impl TelemetryGuard {
     /// Counters of span export: exported, failed, dropped.
     pub fn span_counters(&self) -> &ExportCounters {
         &self.spans
+    }
+
+    /// The flight recorder's counters and budget, when it is on.
+    pub fn recorder(&self) -> Option<&crate::recorder::RecorderHandle> {
+        self.recorder.as_ref()
     }
 
     /// Counters of log record export.

@@ -174,6 +174,11 @@ where
     if let Some(metrics) = &config.metrics {
         layers.push(metrics_layer(metrics, &outputs, &spans, &logs));
     }
+    let recorder = super::flight::recorder_layer(config, &outputs, logger.as_ref());
+    let recorder = recorder.map(|(layer, handle)| {
+        layers.push(layer);
+        handle
+    });
     let stop_reporter = Arc::new(AtomicBool::new(false));
     if config.traces_endpoint.is_some() || config.logs_endpoint.is_some() {
         spawn_loss_reporter(
@@ -191,6 +196,7 @@ where
         stop_reporter,
         spans,
         logs,
+        recorder,
     };
     Ok((layers, guard))
 }
@@ -258,7 +264,7 @@ fn otel_filter(config: &TelemetryConfig) -> Result<EnvFilter, TelemetryError> {
     parse_filter(&format!("{},{SELF_EXPORT_OFF}", directives(config)))
 }
 
-fn directives(config: &TelemetryConfig) -> &str {
+pub(super) fn directives(config: &TelemetryConfig) -> &str {
     if config.log_filter.trim().is_empty() {
         "info"
     } else {

@@ -30,6 +30,8 @@
 //! - `redacting`: the redaction policy on every string of every exported span ([`redact_span`]).
 //! - `report`: the periodic warning while export loses data.
 //! - `env`: [`TelemetryConfig::from_env`] and [`apply_env`], the standard `OTEL_*` variables.
+//! - `flight`: the flight recorder's layer and the outputs it replays into.
+//! - `recorder_env`: the flight recorder's `ORDERTRAIL_*` variables.
 //! - `init`: [`init()`], which installs the subscriber, and [`layers()`], to compose your own.
 //! - `guard`: [`TelemetryGuard`], which flushes on `shutdown().await` or on drop.
 
@@ -38,10 +40,13 @@ mod config;
 mod counting;
 #[cfg(feature = "env")]
 mod env;
+mod flight;
 mod guard;
 mod init;
 mod logs;
 mod meters;
+#[cfg(feature = "env")]
+mod recorder_env;
 #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
 mod redacting;
 mod report;
@@ -56,4 +61,6 @@ pub use counting::{ExportCounters, ExportSnapshot};
 pub use env::{EnvError, apply_env};
 pub use guard::{DROP_BUDGET, TelemetryGuard};
 pub use init::{Layers, TelemetryError, init, layers};
+#[cfg(feature = "env")]
+pub use recorder_env::{RECORDER_VARIABLES, RecorderEnvError};
 pub use redacting::redact_span;
