@@ -82,6 +82,8 @@ pub(crate) struct ServeArgs {
     pub(crate) db: PathBuf,
     #[command(flatten)]
     pub(crate) faults: FaultArgs,
+    #[command(flatten)]
+    pub(crate) broker: BrokerArgs,
     /// Gateway only: what to do with a caller's traceparent — `link` (new trace linked to the
     /// caller's), `trust` (continue it) or `ignore`. Internal services always trust.
     #[arg(long, value_enum, env = env::INBOUND_TRACE, default_value = "link")]
@@ -112,6 +114,45 @@ pub(crate) struct PeerArgs {
     /// Base URL of the payments service.
     #[arg(long, env = env::PAYMENTS_URL, default_value = "http://127.0.0.1:8083")]
     pub(crate) payments_url: String,
+    /// Base URL of the shipping service (orders delivers to it with `--broker http`).
+    #[arg(long, env = env::SHIPPING_URL, default_value = "http://127.0.0.1:8084")]
+    pub(crate) shipping_url: String,
+}
+
+/// How orders' outbox reaches shipping, and shipping's faults.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct BrokerArgs {
+    /// `off`: orders keeps its outbox, nothing delivers it; `http`: orders POSTs each event
+    /// to shipping; `nats`: through NATS JetStream at --nats-url (shipping consumes it).
+    #[arg(long, value_enum, env = env::BROKER, default_value = "off")]
+    pub(crate) broker: BrokerArg,
+    /// The NATS server, with `--broker nats`.
+    #[arg(long, env = env::NATS_URL, default_value = "nats://127.0.0.1:4222")]
+    pub(crate) nats_url: String,
+    #[command(flatten)]
+    pub(crate) shipping: ShippingFaultArgs,
+}
+
+/// The broker, as a flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum BrokerArg {
+    /// No delivery.
+    Off,
+    /// Over HTTP, nothing to install.
+    Http,
+    /// Over NATS JetStream.
+    Nats,
+}
+
+/// Faults injected into shipping, for demonstrations.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ShippingFaultArgs {
+    /// Share of shipping attempts (0.0 to 1.0) that fail and are delivered again.
+    #[arg(long, env = env::SHIPPING_FAIL_RATE, default_value_t = 0.0)]
+    pub(crate) shipping_fail_rate: f64,
+    /// Latency added to every shipping attempt, in milliseconds.
+    #[arg(long, env = env::SHIPPING_LATENCY_MS, default_value_t = 0)]
+    pub(crate) shipping_latency_ms: u64,
 }
 
 /// Faults injected into payments, for demonstrations.
@@ -149,6 +190,15 @@ pub(crate) struct UpArgs {
     pub(crate) workers: Option<u16>,
     #[command(flatten)]
     pub(crate) faults: FaultArgs,
+    /// How orders reaches shipping: `http` (default, nothing to install) or `nats` (JetStream:
+    /// the server at --nats-url, or else a `nats-server` from PATH that `up` starts).
+    #[arg(long, value_enum, default_value = "http")]
+    pub(crate) broker: BrokerArg,
+    /// A running NATS server for `--broker nats` (implies it).
+    #[arg(long, env = env::NATS_URL)]
+    pub(crate) nats_url: Option<String>,
+    #[command(flatten)]
+    pub(crate) shipping: ShippingFaultArgs,
 }
 
 #[derive(Debug, Clone, Args)]

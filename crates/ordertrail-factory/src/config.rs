@@ -8,7 +8,10 @@ use ordertrail::telemetry::TelemetryConfig;
 use ordertrail_factory::services::payments::PaymentsState;
 use ordertrail_factory::services::{Endpoints, NAMESPACE, ServiceName, ServiceOptions};
 
-use crate::cli::{FaultArgs, LogArgs, ServeArgs};
+use ordertrail_factory::broker::Broker;
+use ordertrail_factory::services::shipping::ShippingFaults;
+
+use crate::cli::{BrokerArg, BrokerArgs, FaultArgs, LogArgs, ServeArgs};
 
 /// Every environment variable the binary reads (flags win over them).
 pub(crate) mod env {
@@ -17,6 +20,11 @@ pub(crate) mod env {
     pub(crate) const ORDERS_URL: &str = "ORDERTRAIL_ORDERS_URL";
     pub(crate) const INVENTORY_URL: &str = "ORDERTRAIL_INVENTORY_URL";
     pub(crate) const PAYMENTS_URL: &str = "ORDERTRAIL_PAYMENTS_URL";
+    pub(crate) const SHIPPING_URL: &str = "ORDERTRAIL_SHIPPING_URL";
+    pub(crate) const BROKER: &str = "ORDERTRAIL_BROKER";
+    pub(crate) const NATS_URL: &str = "ORDERTRAIL_NATS_URL";
+    pub(crate) const SHIPPING_FAIL_RATE: &str = "ORDERTRAIL_SHIPPING_FAIL_RATE";
+    pub(crate) const SHIPPING_LATENCY_MS: &str = "ORDERTRAIL_SHIPPING_LATENCY_MS";
     pub(crate) const GATEWAY_URL: &str = "ORDERTRAIL_GATEWAY_URL";
     pub(crate) const DB: &str = "ORDERTRAIL_DB";
     pub(crate) const FAIL_RATE: &str = "ORDERTRAIL_FAIL_RATE";
@@ -60,6 +68,9 @@ pub(crate) enum ConfigError {
         /// The value given.
         value: String,
     },
+    /// `--nats-url` is not a `nats://` URL.
+    #[error("--nats-url must be a nats:// URL, got {0:?}")]
+    NatsUrl(String),
     /// A variable that must hold a positive number of milliseconds does not.
     #[error("{name} must be a positive whole number of milliseconds, got {value:?}")]
     Millis {
@@ -122,6 +133,7 @@ impl TryFrom<ServeArgs> for ServeConfig {
             orders: http_url("orders-url", args.peers.orders_url)?,
             inventory: http_url("inventory-url", args.peers.inventory_url)?,
             payments: http_url("payments-url", args.peers.payments_url)?,
+            shipping: http_url("shipping-url", args.peers.shipping_url)?,
         };
         let client = ClientConfig::default()
             .connect_timeout(positive_ms("connect-timeout-ms", args.connect_timeout_ms)?)
@@ -131,6 +143,9 @@ impl TryFrom<ServeArgs> for ServeConfig {
             payments: payments(&args.faults)?,
             client,
             gateway_inbound_trace: args.inbound_trace.into(),
+            broker: broker(&args.broker)?,
+            shipping: shipping(&args.broker)?,
+            ..ServiceOptions::default()
         };
         let default_listen =
             SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), args.service.default_port());
@@ -161,10 +176,43 @@ pub(crate) fn payments(faults: &FaultArgs) -> Result<PaymentsState, ConfigError>
     })
 }
 
+/// The broker settings, checked.
+fn broker(args: &BrokerArgs) -> Result<Broker, ConfigError> {
+    Ok(match args.broker {
+        BrokerArg::Off => Broker::Off,
+        BrokerArg::Http => Broker::Http,
+        BrokerArg::Nats => Broker::Nats {
+            url: nats_url(&args.nats_url)?,
+        },
+    })
+}
+
+/// A `nats://` (or `tls://`) URL with a host.
+pub(crate) fn nats_url(value: &str) -> Result<String, ConfigError> {
+    match reqwest::Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "nats" | "tls") && url.has_host() => Ok(value.to_owned()),
+        _ => Err(ConfigError::NatsUrl(value.to_owned())),
+    }
+}
+
+/// Shipping's fault settings, checked.
+fn shipping(args: &BrokerArgs) -> Result<ShippingFaults, ConfigError> {
+    let fail_rate = args.shipping.shipping_fail_rate;
+    if !(0.0..=1.0).contains(&fail_rate) {
+        return Err(ConfigError::FailRate(fail_rate));
+    }
+    Ok(ShippingFaults {
+        fail_rate,
+        latency: Duration::from_millis(args.shipping.shipping_latency_ms),
+    })
+}
+
 /// Log settings from flags, `RUST_LOG`, and the standard `OTEL_*` variables.
 fn telemetry(service: &str, log: &LogArgs) -> Result<TelemetryConfig, ConfigError> {
     let mut config = TelemetryConfig::new(service, env!("CARGO_PKG_VERSION"))
         .service_namespace(NAMESPACE)
+        .metrics(ordertrail::metrics::Metrics::new())
+        .metrics(ordertrail::metrics::Metrics::new())
         .log_format(log.log_format.into())
         .log_filter(std::env::var(env::RUST_LOG).unwrap_or_default());
     config.log_file.clone_from(&log.log_file);

@@ -5,11 +5,13 @@
 //! following one order's journey, and driving load.
 //!
 //! # Layout
-//! - [`services`]: the four services, each a `router(state)`.
+//! - [`broker`]: how a confirmed order reaches shipping: NATS JetStream, or HTTP without one.
+//! - [`services`]: the five services, each a `router(state)`.
 //! - [`web`]: what the services share: [`web::AppError`] and [`web::AppJson`].
 //! - [`journey`]: one request id followed across services: span waterfall and its log lines.
 //! - [`load`]: the load generator: orders at a rate or concurrency, latency histogram, summary.
 
+pub mod broker;
 pub mod journey;
 pub mod load;
 pub mod services;

@@ -16,6 +16,8 @@
 //! - `stack`: [`Stack`], the four services as processes exporting to one OTLP endpoint.
 //! - `local_run`: [`LocalRun`], the four services writing one directory like `ordertrail up`.
 //! - `collector`: an in-test collector and the spans it received.
+//! - `nats`: [`NatsServer`], a JetStream server on a free port for broker tests.
+//! - `traced`: [`Traced`], JSON lines and ended spans in-process, for one-trace tests.
 //! - [`cards`]: the scanner for card numbers in any output, and the strings of each output.
 //! - [`workers`]: `ordertrail serve --workers N` and a closed-loop load against it.
 //! - [`bench`](mod@bench): pinned server processes and a closed-loop load generator.
@@ -26,10 +28,12 @@ mod collector;
 mod http;
 mod local_run;
 pub mod logs;
+mod nats;
 mod net;
 mod orders;
 mod services;
 mod stack;
+mod traced;
 
 pub mod bench;
 pub mod cards;
@@ -47,6 +51,7 @@ pub use http::{
 };
 pub use local_run::LocalRun;
 pub use logs::{Line, LineExt, LogCursor, lines, raw_logs, read_json_lines, wait_for_line};
+pub use nats::NatsServer;
 pub use net::{eventually, free_port, free_ports, loopback, poll, poll_async};
 pub use orders::{
     APPROVED_CARD, DECLINED_CARD, Placed, order_body, place_order, post_order, wait_dispatched,
@@ -54,3 +59,4 @@ pub use orders::{
 pub use ordertrail_collector::{Collector, CollectorConfig, Received, ReceivedLog, ReceivedSpan};
 pub use services::{Served, Services};
 pub use stack::{SERVICES, STARTUP, Stack, StackConfig};
+pub use traced::Traced;

@@ -2,7 +2,8 @@
 //!
 //! - `serve`: one service on a bound listener until Ctrl-C or SIGTERM.
 //! - `master`, `worker`: `serve --workers N`, a master process and its worker processes.
-//! - `up`: the four services as child processes, one merged log stream.
+//! - `up`: the five services as child processes, one merged log stream.
+//! - `nats_server`: the `nats-server` that `up --broker nats` starts when given no URL.
 //! - `order`: place one order and say how to find it.
 //! - `collect`: the embedded OTLP collector.
 //! - `follow`: one request id's journey: span waterfall with its log lines.
@@ -14,6 +15,7 @@ pub(crate) mod follow;
 pub(crate) mod health;
 pub(crate) mod load;
 pub(crate) mod master;
+pub(crate) mod nats_server;
 pub(crate) mod order;
 pub(crate) mod serve;
 pub(crate) mod up;

@@ -1,4 +1,4 @@
-//! `ordertrail up`: the four services as child processes of one command, and the embedded
+//! `ordertrail up`: the five services as child processes of one command, and the embedded
 //! OTLP collector in this process.
 //!
 //! Each child is `ordertrail serve <service>` with human-readable stdout and JSON lines
@@ -28,7 +28,8 @@ use ordertrail_factory::services::{DEFAULT_BASE_PORT, ServiceName};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::cli::{CollectArgs, UpArgs};
+use super::nats_server::NatsServer;
+use crate::cli::{BrokerArg, CollectArgs, UpArgs};
 use crate::config::env;
 
 /// How long a child may take to stop after SIGTERM: longer than a master lets its workers
@@ -91,9 +92,10 @@ async fn supervise(args: &UpArgs) -> anyhow::Result<ExitCode> {
     };
     let otlp =
         external_otlp().unwrap_or_else(|| format!("http://{}:{}", args.host, args.otlp_port));
+    let (broker, nats) = broker(args).await?;
     let mut services = Vec::new();
     for name in ServiceName::ALL {
-        services.push(start(name, args, &otlp)?);
+        services.push(start(name, args, &otlp, &broker)?);
     }
     let code = tokio::select! {
         ready = wait_ready(args.host, args.base_port) => match ready {
@@ -109,6 +111,9 @@ async fn supervise(args: &UpArgs) -> anyhow::Result<ExitCode> {
         code = first_exit(&mut services) => code,
     };
     stop_all(services).await;
+    if let Some(nats) = nats {
+        nats.stop().await;
+    }
     if let Some(collector) = collector
         && let Err(err) = collector.shutdown().await
     {
@@ -136,7 +141,28 @@ async fn watch(services: &mut [Service]) -> ExitCode {
     }
 }
 
-fn start(name: ServiceName, args: &UpArgs, otlp: &str) -> anyhow::Result<Service> {
+/// The `--broker` and `--nats-url` flags for the children, and the NATS server started for
+/// them (`--broker nats` without `--nats-url`).
+async fn broker(args: &UpArgs) -> anyhow::Result<(Vec<String>, Option<NatsServer>)> {
+    let flags =
+        |broker: &str, url: &str| vec![format!("--broker={broker}"), format!("--nats-url={url}")];
+    match (&args.nats_url, args.broker) {
+        (Some(url), _) => Ok((flags("nats", &crate::config::nats_url(url)?), None)),
+        (None, BrokerArg::Nats) => {
+            let server = NatsServer::start(args.host, &args.data_dir).await?;
+            Ok((flags("nats", &server.url.clone()), Some(server)))
+        }
+        (None, BrokerArg::Http) => Ok((vec!["--broker=http".to_owned()], None)),
+        (None, BrokerArg::Off) => Ok((vec!["--broker=off".to_owned()], None)),
+    }
+}
+
+fn start(
+    name: ServiceName,
+    args: &UpArgs,
+    otlp: &str,
+    broker: &[String],
+) -> anyhow::Result<Service> {
     let exe = std::env::current_exe().context("cannot find the ordertrail binary")?;
     let url = |peer: ServiceName| format!("http://{}:{}", args.host, peer.port(args.base_port));
     let log_file = args.log_dir.join(format!("{name}.jsonl"));
@@ -159,6 +185,16 @@ fn start(name: ServiceName, args: &UpArgs, otlp: &str) -> anyhow::Result<Service
         .args(["--orders-url", &url(ServiceName::Orders)])
         .args(["--inventory-url", &url(ServiceName::Inventory)])
         .args(["--payments-url", &url(ServiceName::Payments)])
+        .args(["--shipping-url", &url(ServiceName::Shipping)])
+        .args(broker)
+        .args([
+            "--shipping-fail-rate",
+            &args.shipping.shipping_fail_rate.to_string(),
+        ])
+        .args([
+            "--shipping-latency-ms",
+            &args.shipping.shipping_latency_ms.to_string(),
+        ])
         .args(["--fail-rate", &args.faults.fail_rate.to_string()])
         .args(["--latency-ms", &args.faults.latency_ms.to_string()])
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", otlp)
@@ -212,6 +248,7 @@ fn prefix(name: ServiceName) -> String {
         ServiceName::Orders => 33,
         ServiceName::Inventory => 32,
         ServiceName::Payments => 35,
+        ServiceName::Shipping => 34,
     };
     format!("\x1b[{colour}m{label}\x1b[0m")
 }
@@ -245,7 +282,7 @@ fn banner(args: &UpArgs) {
     } else {
         format!("{me} order --gateway {gateway}")
     };
-    println!("ordertrail: all four services are up; the gateway is {gateway}");
+    println!("ordertrail: all five services are up; the gateway is {gateway}");
     println!("ordertrail: in another terminal, place an order with `{order}`,");
     println!(
         "ordertrail: then `{me} follow <request-id>` or `grep -h <request-id> {logs}/*.jsonl`. Ctrl-C stops everything."

@@ -10,6 +10,8 @@ use super::gateway::{self, GatewayState};
 use super::inventory::{self, InventoryState};
 use super::orders::{self, OrderStore, OrdersState, StoreError};
 use super::payments::{self, PaymentsState};
+use super::shipping::{self, ConsumerOptions, ShippingFaults, ShippingState};
+use crate::broker::Broker;
 use ordertrail::outgoing::{ClientConfig, ClientError};
 
 use super::Downstream;
@@ -36,6 +38,8 @@ pub struct Endpoints {
     pub inventory: String,
     /// The payments service.
     pub payments: String,
+    /// The shipping service.
+    pub shipping: String,
 }
 
 impl Endpoints {
@@ -46,6 +50,7 @@ impl Endpoints {
             orders: url(ServiceName::Orders),
             inventory: url(ServiceName::Inventory),
             payments: url(ServiceName::Payments),
+            shipping: url(ServiceName::Shipping),
         }
     }
 }
@@ -61,21 +66,65 @@ pub struct ServiceOptions {
     pub client: ClientConfig,
     /// What the gateway does with a caller's trace context; internal services always trust.
     pub gateway_inbound_trace: InboundTrace,
+    /// How orders' outbox reaches shipping: off, HTTP, or NATS (then shipping consumes it).
+    pub broker: Broker,
+    /// Faults injected into shipping.
+    pub shipping: ShippingFaults,
+    /// How long shipping's NATS consumer waits for an ack, and how many attempts it makes.
+    pub redelivery: Redelivery,
+}
+
+/// Redelivery settings of shipping's NATS consumer (see [`ConsumerOptions`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Redelivery {
+    /// How long a delivered message may stay unacknowledged.
+    pub ack_wait: std::time::Duration,
+    /// Attempts before the dead-letter subject.
+    pub max_attempts: u32,
+}
+
+impl Default for Redelivery {
+    /// As [`ConsumerOptions::new`].
+    fn default() -> Self {
+        let options = ConsumerOptions::new("");
+        Self {
+            ack_wait: options.ack_wait,
+            max_attempts: options.max_attempts,
+        }
+    }
 }
 
 impl Default for ServiceOptions {
-    /// In-memory database, no faults, default timeouts, the gateway linking inbound traces.
+    /// In-memory database, no faults, default timeouts, the gateway linking inbound traces,
+    /// no broker (the outbox is written, not delivered).
     fn default() -> Self {
         Self {
             db_path: None,
             payments: PaymentsState::default(),
             client: ClientConfig::default(),
             gateway_inbound_trace: InboundTrace::Link,
+            broker: Broker::Off,
+            shipping: ShippingFaults::default(),
+            redelivery: Redelivery::default(),
         }
     }
 }
 
-/// The router of `name`, wired to its peers.
+/// Shipping's state, consuming from NATS when that is the broker.
+fn shipping_state(options: &ServiceOptions) -> ShippingState {
+    let state = ShippingState::new(options.shipping.clone());
+    match &options.broker {
+        Broker::Nats { url } => state.with_consumer(ConsumerOptions {
+            url: url.clone(),
+            ack_wait: options.redelivery.ack_wait,
+            max_attempts: options.redelivery.max_attempts,
+        }),
+        _ => state,
+    }
+}
+
+/// The router of `name`, wired to its peers. Orders' relay and shipping's consumer start on
+/// the current runtime (see [`ServiceOptions::broker`]).
 pub fn build_router(
     name: ServiceName,
     peers: &Endpoints,
@@ -96,12 +145,14 @@ pub fn build_router(
                 Some(path) => OrderStore::open(path)?,
                 None => OrderStore::in_memory()?,
             };
-            orders::router(OrdersState::new(
+            let state = OrdersState::new(
                 store,
                 Downstream::new("inventory", &peers.inventory, client.clone()),
                 Downstream::new("payments", &peers.payments, client),
-            ))
+            );
+            orders::router(state.with_relay(options.broker.clone(), &peers.shipping))
         }
+        ServiceName::Shipping => shipping::router(shipping_state(options)),
         ServiceName::Inventory => inventory::router(InventoryState::seeded()),
         ServiceName::Payments => payments::router(options.payments.clone()),
     })

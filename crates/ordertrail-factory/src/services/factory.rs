@@ -1,4 +1,4 @@
-//! [`Factory`]: all four services in this process, each on its own `127.0.0.1:0` listener.
+//! [`Factory`]: all five services in this process, each on its own `127.0.0.1:0` listener.
 //!
 //! For integration tests and benchmarks: real servers, real HTTP between them, one runtime.
 //!
@@ -34,7 +34,7 @@ pub enum FactoryError {
     Build(#[from] BuildError),
 }
 
-/// Four running services; [`stop`](Self::stop) shuts them down gracefully.
+/// The running services; [`stop`](Self::stop) shuts them down gracefully.
 #[derive(Debug)]
 pub struct Factory {
     addrs: HashMap<ServiceName, SocketAddr>,
@@ -43,7 +43,7 @@ pub struct Factory {
 }
 
 impl Factory {
-    /// Binds four loopback listeners, wires the services to each other and serves them.
+    /// Binds a loopback listener per service, wires the services to each other and serves them.
     pub async fn start(options: ServiceOptions) -> Result<Self, FactoryError> {
         let mut listeners = Vec::new();
         for name in ServiceName::ALL {
@@ -58,6 +58,7 @@ impl Factory {
             orders: url(ServiceName::Orders),
             inventory: url(ServiceName::Inventory),
             payments: url(ServiceName::Payments),
+            shipping: url(ServiceName::Shipping),
         };
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
@@ -77,7 +78,7 @@ impl Factory {
         format!("http://{}", self.addrs[&name])
     }
 
-    /// Stops accepting, lets in-flight requests finish, and waits for all four.
+    /// Stops accepting, lets in-flight requests finish, and waits for all of them.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         for task in self.tasks {

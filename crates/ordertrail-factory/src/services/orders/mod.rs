@@ -6,13 +6,24 @@
 //!    [`correlation::spawn`] commits the reservation after the response has gone, then marks the
 //!    order `dispatched`. That task outlives the request and still logs with its request id.
 //!
+//!
+//! Confirming an order also writes an [`Event`](crate::broker::Event) into the outbox, in the
+//! same SQLite transaction; the relay, a task outside any request, delivers it to shipping
+//! (over NATS or HTTP) under the order's request id and trace.
+//!
 //! # Layout
 //! - `store`: [`OrderStore`], the SQLite table of orders, and its [`StoreError`].
+//! - `outbox`: the outbox table and its [`OutboxRow`].
+//! - `relay`: the task delivering the outbox, at least once.
 //! - `workflow`: the steps above, as functions of [`OrdersState`], and their [`PlaceError`].
 
+mod outbox;
+mod relay;
 mod store;
 mod workflow;
 
+pub use outbox::OutboxRow;
+pub use relay::MAX_BACKOFF;
 pub use store::{OrderStore, StoreError};
 pub use workflow::{OrdersState, PlaceError};
 

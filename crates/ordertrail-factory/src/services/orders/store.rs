@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::outbox::{self, OutboxRow};
 use crate::services::api::{Order, OrderStatus};
 use ordertrail::correlation;
 
@@ -89,6 +90,7 @@ impl OrderStore {
     fn setup(conn: Connection) -> Result<Self, StoreError> {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .and_then(|()| conn.execute_batch(SCHEMA))
+            .and_then(|()| conn.execute_batch(outbox::SCHEMA))
             .map_err(StoreError::Open)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
@@ -135,6 +137,38 @@ impl OrderStore {
         .await
     }
 
+    /// Confirms an order and writes its outbox row in one transaction: both or neither.
+    pub async fn confirm(
+        &self,
+        order_id: String,
+        amount_cents: u64,
+        row: OutboxRow,
+    ) -> Result<(), StoreError> {
+        self.run("TRANSACTION", move |conn| {
+            let tx = conn.unchecked_transaction()?;
+            tx.execute(
+                "UPDATE orders SET status = ?2, amount_cents = ?3,
+                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE order_id = ?1",
+                params![order_id, OrderStatus::Confirmed.as_str(), amount_cents],
+            )?;
+            outbox::insert(&tx, &row)?;
+            tx.commit()
+        })
+        .await
+    }
+
+    /// The first `limit` outbox rows not yet sent, oldest first.
+    pub async fn outbox_pending(&self, limit: usize) -> Result<Vec<OutboxRow>, StoreError> {
+        self.run("SELECT outbox", move |conn| outbox::pending(conn, limit))
+            .await
+    }
+
+    /// Marks outbox row `seq` as sent, or as refused for good when `dead`.
+    pub async fn outbox_mark(&self, seq: i64, dead: bool) -> Result<(), StoreError> {
+        self.run("UPDATE outbox", move |conn| outbox::mark(conn, seq, dead))
+            .await
+    }
+
     /// The order `order_id`, or [`StoreError::NotFound`].
     pub async fn get(&self, order_id: String) -> Result<Order, StoreError> {
         let id = order_id.clone();
@@ -153,18 +187,23 @@ impl OrderStore {
     }
 
     /// Runs `statement` on the blocking pool, in a `db` span carrying the request id.
+    /// `operation` is `"VERB"` on the orders table or `"VERB table"`.
     async fn run<T: Send + 'static>(
         &self,
         operation: &'static str,
         statement: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
         let conn = Arc::clone(&self.conn);
+        let (operation, table) = match operation.split_once(' ') {
+            Some((operation, table)) => (operation, table),
+            None => (operation, "orders"),
+        };
         let span = tracing::info_span!(
             "db",
-            otel.name = format!("{operation} orders"),
+            otel.name = format!("{operation} {table}"),
             db.system.name = "sqlite",
             db.operation.name = operation,
-            db.collection.name = "orders",
+            db.collection.name = table,
         );
         let task = span.in_scope(|| correlation::spawn_blocking(move || statement(&lock(&conn))));
         task.await

@@ -1,10 +1,17 @@
 //! The order workflow: reserve, charge, compensate, confirm, dispatch.
 
+use std::sync::Arc;
+
 use http::StatusCode;
+use tokio::sync::Notify;
 use tracing::Instrument;
 
+use super::outbox::OutboxRow;
+use super::relay::Relay;
 use super::{OrderStore, StoreError};
+use crate::broker::{self, Broker, Event};
 use crate::services::api::{Charge, Order, OrderStatus, PlaceOrder, Receipt, Reservation, Reserve};
+use crate::services::background::Background;
 use crate::services::{CallError, Downstream};
 use crate::web::Chain;
 use ordertrail::card;
@@ -40,12 +47,15 @@ pub enum PlaceError {
     Call(#[from] CallError),
 }
 
-/// What the orders service needs: its store and the two services it calls.
+/// What the orders service needs: its store, the two services it calls, and the relay of its
+/// outbox.
 #[derive(Debug, Clone)]
 pub struct OrdersState {
     store: OrderStore,
     inventory: Downstream,
     payments: Downstream,
+    wake_relay: Arc<Notify>,
+    relay: Option<Background>,
 }
 
 impl OrdersState {
@@ -55,7 +65,26 @@ impl OrdersState {
             store,
             inventory,
             payments,
+            wake_relay: Arc::new(Notify::new()),
+            relay: None,
         }
+    }
+
+    /// Starts the relay of the outbox (see the relay's docs) through `broker`; over HTTP, to
+    /// shipping at `shipping_url`. It runs on the current runtime until the last clone of this
+    /// state is dropped. Without it ([`Broker::Off`]), rows stay in the outbox.
+    #[must_use]
+    pub fn with_relay(mut self, broker: Broker, shipping_url: &str) -> Self {
+        if broker != Broker::Off {
+            let relay = Relay {
+                store: self.store.clone(),
+                broker,
+                shipping_url: shipping_url.to_owned(),
+                wake: Arc::clone(&self.wake_relay),
+            };
+            self.relay = Some(Background::spawn(relay.run()));
+        }
+        self
     }
 
     /// The order table.
@@ -79,13 +108,11 @@ impl OrdersState {
             self.release(&order).await;
             return Err(self.fail(&order, declined_or_failed(&err), err).await);
         }
+        let outbox = OutboxRow::new(broker::SUBJECT, &event(&order), &tracing::Span::current());
         self.store
-            .set_status(
-                order.order_id.clone(),
-                OrderStatus::Confirmed,
-                Some(order.amount_cents),
-            )
+            .confirm(order.order_id.clone(), order.amount_cents, outbox)
             .await?;
+        self.wake_relay.notify_one();
         order.status = OrderStatus::Confirmed;
         tracing::info!(amount_cents = order.amount_cents, "order confirmed");
         Ok(order)
@@ -179,6 +206,17 @@ fn new_order(body: &PlaceOrder, card: &str) -> Order {
         request_id: correlation::current()
             .map(|id| id.to_string())
             .unwrap_or_default(),
+    }
+}
+
+/// The event announcing `order` (no card data: see [`Event`]).
+fn event(order: &Order) -> Event {
+    Event {
+        order_id: order.order_id.clone(),
+        sku: order.sku.clone(),
+        quantity: order.quantity,
+        amount_cents: order.amount_cents,
+        confirmed_at_ms: broker::now_ms(),
     }
 }
 

@@ -1,0 +1,123 @@
+//! The outbox: events written in the same SQLite transaction as the order they announce, and
+//! read back later by the [relay](super::relay).
+//!
+//! A row holds what the journey needs to go on outside the request: the request id, the W3C
+//! context of the span that wrote it (`traceparent`, `tracestate`, `baggage`) and the event.
+//! Every text passes through the redaction policy before it is written, like the order row,
+//! and the event holds no card data at all.
+
+use std::borrow::Cow;
+
+use rusqlite::{Connection, params};
+
+use crate::broker::Event;
+use ordertrail::propagation::Carrier;
+
+/// The outbox table; `sent_at` stays empty until the relay delivered the row, `dead_at` is
+/// set when it was refused for good.
+pub(super) const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS outbox (
+        seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+        message_id   TEXT NOT NULL,
+        subject      TEXT NOT NULL,
+        request_id   TEXT,
+        traceparent  TEXT,
+        tracestate   TEXT,
+        baggage      TEXT,
+        payload      TEXT NOT NULL,
+        created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        sent_at      TEXT,
+        dead_at      TEXT
+    );
+    CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (seq) WHERE sent_at IS NULL AND dead_at IS NULL;";
+
+/// One row of the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    /// Its position: rows are delivered in this order.
+    pub seq: i64,
+    /// The message id (the order id).
+    pub message_id: String,
+    /// Where it goes.
+    pub subject: String,
+    /// The request id and trace context of the span that wrote it.
+    pub carrier: Carrier,
+    /// The event, as JSON.
+    pub payload: String,
+}
+
+impl OutboxRow {
+    /// A new row for `event` on `subject`, with the current request id and `span`'s context.
+    pub fn new(subject: &str, event: &Event, span: &tracing::Span) -> Self {
+        Self {
+            seq: 0,
+            message_id: event.order_id.clone(),
+            subject: subject.to_owned(),
+            carrier: Carrier::capture(span),
+            payload: String::from_utf8(event.to_payload()).unwrap_or_default(),
+        }
+    }
+}
+
+/// Inserts `row` (its `seq` is assigned) on `conn`, inside the caller's transaction.
+pub(super) fn insert(conn: &Connection, row: &OutboxRow) -> rusqlite::Result<()> {
+    let field = |name| row.carrier.get(name).map(redact);
+    conn.execute(
+        "INSERT INTO outbox (message_id, subject, request_id, traceparent, tracestate, baggage, payload)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            row.message_id,
+            row.subject,
+            field("X-Request-ID"),
+            field("traceparent"),
+            field("tracestate"),
+            field("baggage"),
+            redact(&row.payload),
+        ],
+    )
+    .map(drop)
+}
+
+/// The first `limit` rows neither sent nor dead, oldest first.
+pub(super) fn pending(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<OutboxRow>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT seq, message_id, subject, request_id, traceparent, tracestate, baggage, payload
+         FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL ORDER BY seq LIMIT ?1",
+    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = statement.query_map(params![limit], row_to_outbox)?;
+    rows.collect()
+}
+
+/// Marks row `seq` as sent, or as dead for good.
+pub(super) fn mark(conn: &Connection, seq: i64, dead: bool) -> rusqlite::Result<()> {
+    let column = if dead { "dead_at" } else { "sent_at" };
+    let sql = format!(
+        "UPDATE outbox SET {column} = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE seq = ?1"
+    );
+    conn.execute(&sql, params![seq]).map(drop)
+}
+
+fn row_to_outbox(row: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
+    let fields: [Option<String>; 4] = [row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?];
+    let carrier = Carrier::extract(|name| {
+        let index = ordertrail::propagation::FIELDS
+            .iter()
+            .position(|f| *f == name)?;
+        fields[index].as_deref()
+    });
+    Ok(OutboxRow {
+        seq: row.get(0)?,
+        message_id: row.get(1)?,
+        subject: row.get(2)?,
+        carrier,
+        payload: row.get(7)?,
+    })
+}
+
+fn redact(text: &str) -> String {
+    match ordertrail::redact::redact(text) {
+        Cow::Borrowed(text) => text.to_owned(),
+        Cow::Owned(masked) => masked,
+    }
+}

@@ -1,0 +1,108 @@
+//! Without a broker: the relay delivers orders' outbox to shipping over HTTP, with the same
+//! headers, spans and at-least-once semantics, so the order's journey still reaches shipping
+//! under one request id and one trace. Nothing to install.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use http::StatusCode;
+use opentelemetry::trace::SpanKind;
+use opentelemetry_sdk::trace::SpanData;
+use ordertrail_factory::broker::{Broker, SUBJECT};
+use ordertrail_factory::services::shipping::ShippingFaults;
+use ordertrail_factory::services::{Factory, ServiceName, ServiceOptions};
+use ordertrail_testkit::{APPROVED_CARD, Line, LineExt, Traced, client, order_body, post_order};
+
+async fn factory(shipping: ShippingFaults) -> Factory {
+    Traced::install();
+    let options = ServiceOptions {
+        broker: Broker::Http,
+        shipping,
+        ..ServiceOptions::default()
+    };
+    Factory::start(options).await.expect("the services start")
+}
+
+async fn place(factory: &Factory, request_id: &str) -> String {
+    let gateway = factory.url(ServiceName::Gateway);
+    let body = order_body("sticker-pack", 1, APPROVED_CARD);
+    let reply = post_order(&client(), &gateway, &body, Some(request_id)).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{request_id}");
+    reply.json()["order_id"]
+        .as_str()
+        .expect("an order id")
+        .to_owned()
+}
+
+/// The lines of `request_id` once its order is shipped (at most `within`).
+async fn shipped_lines(request_id: &str, within: Duration) -> Vec<Line> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let lines = Traced::install().lines();
+        let ours: Vec<Line> = lines
+            .into_iter()
+            .filter(|l| l.request_id() == Some(request_id))
+            .collect();
+        if ours.iter().any(|l| l.message() == Some("order shipped")) {
+            return ours;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{request_id} not shipped in {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn attribute(span: &SpanData, key: &str) -> Option<String> {
+    let found = span.attributes.iter().find(|kv| kv.key.as_str() == key);
+    found.map(|kv| kv.value.as_str().into_owned())
+}
+
+fn span_of(order_id: &str, kind: SpanKind) -> SpanData {
+    let spans = Traced::install().spans();
+    let found = spans.into_iter().find(|s| {
+        s.span_kind == kind && attribute(s, "messaging.message.id").as_deref() == Some(order_id)
+    });
+    found.unwrap_or_else(|| panic!("no {kind:?} span for {order_id}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_order_reaches_shipping_over_http_in_one_id_and_trace() {
+    let factory = factory(ShippingFaults::default()).await;
+    let order_id = place(&factory, "journey-http-1").await;
+    let ours = shipped_lines("journey-http-1", Duration::from_secs(10)).await;
+
+    let services: BTreeSet<&str> = ours.iter().filter_map(|l| l.service()).collect();
+    assert_eq!(
+        services,
+        BTreeSet::from(["gateway", "orders", "inventory", "payments", "shipping"])
+    );
+    let traces: BTreeSet<&str> = ours.iter().filter_map(|l| l.text("trace_id")).collect();
+    assert_eq!(traces.len(), 1, "one trace on every line: {traces:?}");
+    let shipped = ours.iter().find(|l| l.message() == Some("order shipped"));
+    assert_eq!(
+        shipped.and_then(|l| l.text("order_id")),
+        Some(order_id.as_str())
+    );
+
+    let publish = span_of(&order_id, SpanKind::Producer);
+    let process = span_of(&order_id, SpanKind::Consumer);
+    assert_eq!(
+        attribute(&publish, "messaging.system").as_deref(),
+        Some("http")
+    );
+    assert_eq!(
+        attribute(&publish, "messaging.destination.name").as_deref(),
+        Some(SUBJECT)
+    );
+    assert_eq!(
+        traces.first().copied(),
+        Some(publish.span_context.trace_id().to_string().as_str())
+    );
+    assert_eq!(
+        process.span_context.trace_id(),
+        publish.span_context.trace_id()
+    );
+    factory.stop().await;
+}
