@@ -212,7 +212,6 @@ fn telemetry(service: &str, log: &LogArgs) -> Result<TelemetryConfig, ConfigErro
     let mut config = TelemetryConfig::new(service, env!("CARGO_PKG_VERSION"))
         .service_namespace(NAMESPACE)
         .metrics(ordertrail::metrics::Metrics::new())
-        .metrics(ordertrail::metrics::Metrics::new())
         .log_format(log.log_format.into())
         .log_filter(std::env::var(env::RUST_LOG).unwrap_or_default());
     config.log_file.clone_from(&log.log_file);

@@ -16,6 +16,7 @@
 //! - `stack`: [`Stack`], the four services as processes exporting to one OTLP endpoint.
 //! - `local_run`: [`LocalRun`], the four services writing one directory like `ordertrail up`.
 //! - `collector`: an in-test collector and the spans it received.
+//! - `prometheus`: [`Prometheus`], a real Prometheus with exemplar storage scraping the services.
 //! - `nats`: [`NatsServer`], a JetStream server on a free port for broker tests.
 //! - `traced`: [`Traced`], JSON lines and ended spans in-process, for one-trace tests.
 //! - [`cards`]: the scanner for card numbers in any output, and the strings of each output.
@@ -31,6 +32,7 @@ pub mod logs;
 mod nats;
 mod net;
 mod orders;
+mod prometheus;
 mod services;
 mod stack;
 mod traced;
@@ -57,6 +59,7 @@ pub use orders::{
     APPROVED_CARD, DECLINED_CARD, Placed, order_body, place_order, post_order, wait_dispatched,
 };
 pub use ordertrail_collector::{Collector, CollectorConfig, Received, ReceivedLog, ReceivedSpan};
+pub use prometheus::Prometheus;
 pub use services::{Served, Services};
 pub use stack::{SERVICES, STARTUP, Stack, StackConfig};
 pub use traced::Traced;

@@ -64,6 +64,15 @@ impl LocalRun {
         placed
     }
 
+    /// Each service's name and `host:port`, in start order (gateway first).
+    pub fn targets(&self) -> Vec<(&'static str, String)> {
+        let host_port = |c: &Child| c.url().trim_start_matches("http://").to_owned();
+        self.children
+            .iter()
+            .map(|c| (c.service, host_port(c)))
+            .collect()
+    }
+
     /// The log file of `service`.
     pub fn log_file(&self, service: &str) -> PathBuf {
         self.dir.join(format!("{service}.jsonl"))
@@ -139,6 +148,7 @@ fn spawn(
         .arg(dir.join("orders.sqlite3"))
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", otlp)
         .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .env("OTEL_METRIC_EXPORT_INTERVAL", "500")
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&stdout).expect("create the stdout file"))

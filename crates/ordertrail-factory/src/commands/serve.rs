@@ -72,7 +72,10 @@ async fn serve_until_stopped(config: &ServeConfig) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let router = build_router(config.service, &config.peers, &config.options)?;
+    let router = with_metrics(
+        build_router(config.service, &config.peers, &config.options)?,
+        config,
+    );
     tracing::info!(listen = %config.listen, "listening");
     let (stopping, stopped) = oneshot::channel();
     let signal = async move {
@@ -89,6 +92,16 @@ async fn serve_until_stopped(config: &ServeConfig) -> anyhow::Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// `router` with `GET /metrics` (this process's registry) merged in after the request
+/// middleware, so scrapes make no span, log line or sample of their own. With `--workers`, each
+/// worker answers with its own registry: a scrape of the shared port reaches one of them.
+pub(crate) fn with_metrics(router: axum::Router, config: &ServeConfig) -> axum::Router {
+    match &config.telemetry.metrics {
+        Some(metrics) => router.merge(ordertrail::metrics::router(metrics.clone())),
+        None => router,
+    }
 }
 
 /// Resolves [`DRAIN_WITHIN`] after the stop signal; never without one.

@@ -12,7 +12,7 @@ use ordertrail_factory::services::build_router;
 use ordertrail_supervisor::{BOOT_FAILED, Inherited, follow_master, serve_worker};
 use tokio::sync::oneshot;
 
-use super::serve::{DRAIN_WITHIN, drain_deadline, flush, start_telemetry};
+use super::serve::{DRAIN_WITHIN, drain_deadline, flush, start_telemetry, with_metrics};
 use crate::config::{ServeConfig, WorkerFds};
 
 /// Why a worker stopped early.
@@ -66,6 +66,7 @@ pub(crate) fn run(config: &ServeConfig, fds: WorkerFds) -> anyhow::Result<ExitCo
 async fn serve(config: &ServeConfig, inherited: Inherited) -> Result<(), Failure> {
     let router = build_router(config.service, &config.peers, &config.options)
         .map_err(|err| Failure::Boot(err.into()))?;
+    let router = with_metrics(router, config);
     let (listener, ready) = inherited
         .into_parts()
         .context("cannot use the inherited socket")
