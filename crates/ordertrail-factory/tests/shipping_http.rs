@@ -11,7 +11,9 @@ use opentelemetry_sdk::trace::SpanData;
 use ordertrail_factory::broker::{Broker, SUBJECT};
 use ordertrail_factory::services::shipping::ShippingFaults;
 use ordertrail_factory::services::{Factory, ServiceName, ServiceOptions};
-use ordertrail_testkit::{APPROVED_CARD, Line, LineExt, Traced, client, order_body, post_order};
+use ordertrail_testkit::{
+    APPROVED_CARD, Line, LineExt, Traced, client, order_body, poll, post_order,
+};
 
 async fn factory(shipping: ShippingFaults) -> Factory {
     Traced::install();
@@ -59,11 +61,16 @@ fn attribute(span: &SpanData, key: &str) -> Option<String> {
     found.map(|kv| kv.value.as_str().into_owned())
 }
 
-fn span_of(order_id: &str, kind: SpanKind) -> SpanData {
-    let spans = Traced::install().spans();
-    let found = spans.into_iter().find(|s| {
-        s.span_kind == kind && attribute(s, "messaging.message.id").as_deref() == Some(order_id)
-    });
+/// The span of `kind` for `order_id`, once it ended (the publish span ends after shipping
+/// answered, so after the shipped line).
+async fn span_of(order_id: &str, kind: SpanKind) -> SpanData {
+    let find = || {
+        let spans = Traced::install().spans();
+        spans.into_iter().find(|s| {
+            s.span_kind == kind && attribute(s, "messaging.message.id").as_deref() == Some(order_id)
+        })
+    };
+    let found = poll(Duration::from_secs(5), Duration::from_millis(50), find).await;
     found.unwrap_or_else(|| panic!("no {kind:?} span for {order_id}"))
 }
 
@@ -86,8 +93,8 @@ async fn one_order_reaches_shipping_over_http_in_one_id_and_trace() {
         Some(order_id.as_str())
     );
 
-    let publish = span_of(&order_id, SpanKind::Producer);
-    let process = span_of(&order_id, SpanKind::Consumer);
+    let publish = span_of(&order_id, SpanKind::Producer).await;
+    let process = span_of(&order_id, SpanKind::Consumer).await;
     assert_eq!(
         attribute(&publish, "messaging.system").as_deref(),
         Some("http")
@@ -103,6 +110,36 @@ async fn one_order_reaches_shipping_over_http_in_one_id_and_trace() {
     assert_eq!(
         process.span_context.trace_id(),
         publish.span_context.trace_id()
+    );
+    factory.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_http_deliveries_are_retried_until_shipped_with_the_id_on_each_attempt() {
+    let faults = ShippingFaults {
+        fail_rate: 0.6,
+        latency: Duration::ZERO,
+    };
+    let factory = factory(faults).await;
+    let mut request_ids = Vec::new();
+    for i in 0..5 {
+        let request_id = format!("retry-http-{i}");
+        place(&factory, &request_id).await;
+        request_ids.push(request_id);
+    }
+    let mut failed = 0;
+    for request_id in &request_ids {
+        let ours = shipped_lines(request_id, Duration::from_secs(30)).await;
+        let shipped = ours.iter().filter(|l| l.message() == Some("order shipped"));
+        assert_eq!(shipped.count(), 1, "{request_id} shipped once");
+        failed += ours
+            .iter()
+            .filter(|l| l.message() == Some("outbox delivery failed; retrying"))
+            .count();
+    }
+    assert!(
+        failed > 0,
+        "with 60% failing attempts, some delivery was retried"
     );
     factory.stop().await;
 }

@@ -41,10 +41,10 @@ impl Up {
         Self(child, Arc::default())
     }
 
-    /// `up` with its services and collector moved to five free consecutive ports; the base.
+    /// `up` with its services and collector moved to six free consecutive ports; the base.
     fn start_on_free_ports(binary: &Binary, dir: &Path) -> (Self, u16) {
         let base = free_base_port();
-        let (gateway, otlp) = (base.to_string(), (base + 4).to_string());
+        let (gateway, otlp) = (base.to_string(), (base + 5).to_string());
         let args = [
             "--base-port",
             gateway.as_str(),
@@ -222,9 +222,9 @@ fn free_base_port() -> u16 {
     (0..400)
         .map(|i| start + 10 * i)
         .find(|base| {
-            (0..5).all(|offset| std::net::TcpListener::bind(("127.0.0.1", base + offset)).is_ok())
+            (0..6).all(|offset| std::net::TcpListener::bind(("127.0.0.1", base + offset)).is_ok())
         })
-        .expect("no five free consecutive ports")
+        .expect("no six free consecutive ports")
 }
 
 #[test]
@@ -294,7 +294,7 @@ fn up_prints_no_card_number_whatever_the_input() {
             .expect("run ordertrail order");
         assert!(!order.stdout.is_empty(), "order printed nothing");
         // A card in the path and the user-agent, to every service.
-        for offset in 0..4 {
+        for offset in 0..5 {
             raw_get(
                 base + offset,
                 &format!("/orders/{form}"),

@@ -85,15 +85,15 @@ fn free_base_port() -> u16 {
     (0..300)
         .map(|i| start + 10 * i)
         .find(|base| {
-            (0..5).all(|offset| std::net::TcpListener::bind(("127.0.0.1", base + offset)).is_ok())
+            (0..6).all(|offset| std::net::TcpListener::bind(("127.0.0.1", base + offset)).is_ok())
         })
-        .expect("no five free consecutive ports")
+        .expect("no six free consecutive ports")
 }
 
 #[test]
 fn ctrl_c_on_up_with_workers_drains_once_and_keeps_every_span() {
     let base = free_base_port();
-    let (gateway, otlp) = (base.to_string(), (base + 4).to_string());
+    let (gateway, otlp) = (base.to_string(), (base + 5).to_string());
     let ordertrail = binary!();
     let dir = ordertrail.fresh_dir("up-workers-ctrl-c");
     let args = [

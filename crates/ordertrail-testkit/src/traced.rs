@@ -55,6 +55,13 @@ impl Traced {
         parse_lines(&raw)
     }
 
+    /// How many times `needle` occurs in the lines written so far: a cheap check to poll
+    /// before parsing tens of thousands of lines once.
+    pub fn count(&self, needle: &str) -> usize {
+        let raw = self.lines.0.lock().unwrap_or_else(PoisonError::into_inner);
+        String::from_utf8_lossy(&raw).matches(needle).count()
+    }
+
     /// Every span ended so far.
     pub fn spans(&self) -> Vec<SpanData> {
         let spans = self.spans.0.lock().unwrap_or_else(PoisonError::into_inner);

@@ -30,7 +30,7 @@ mod http;
 mod nats;
 mod transport;
 
-pub(crate) use event::now_ms;
+pub(crate) use event::now_rfc3339;
 pub use event::{
     ATTEMPT, DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECT, Event, MESSAGE_ID, STREAM, SUBJECT,
 };

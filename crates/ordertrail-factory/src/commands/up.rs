@@ -59,6 +59,15 @@ fn check_ports_free(args: &UpArgs) -> anyhow::Result<()> {
         external_otlp()
             .is_none()
             .then_some(("the OTLP collector", args.otlp_port, "--otlp-port"));
+    if let Some((_, port, _)) = collector
+        && let Some((what, ..)) = services.iter().find(|(_, p, _)| *p == port)
+    {
+        bail!(
+            "--otlp-port {port} is {what}'s port (--base-port {} and the next {}); pick another",
+            args.base_port,
+            ServiceName::ALL.len() - 1
+        );
+    }
     for (what, port, flag) in services.into_iter().chain(collector) {
         if let Err(err) = std::net::TcpListener::bind(SocketAddr::new(args.host, port)) {
             bail!(

@@ -1,5 +1,8 @@
-//! The relay: a task outside any request that delivers the outbox, oldest row first, and marks
-//! each row sent once the broker (or shipping, over HTTP) took it.
+//! The relay: a task outside any request that delivers the outbox, oldest rows first, and
+//! marks each row sent once the broker (or shipping, over HTTP) took it. The rows of one read
+//! (at most [`BATCH`]) are delivered together, so publishes to NATS are pipelined instead of
+//! each waiting for the previous one's ack; events of different orders need no order among
+//! them.
 //!
 //! # Context restored
 //! Each row is delivered inside the request id it was written with
@@ -56,9 +59,8 @@ impl Relay {
         loop {
             match self.store.outbox_pending(BATCH).await {
                 Ok(rows) if !rows.is_empty() => {
-                    for row in rows {
-                        self.deliver(&transport, row).await;
-                    }
+                    let deliveries = rows.into_iter().map(|row| self.deliver(&transport, row));
+                    futures_util::future::join_all(deliveries).await;
                     continue;
                 }
                 Ok(_) => {}

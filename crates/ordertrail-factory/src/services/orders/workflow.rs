@@ -209,14 +209,15 @@ fn new_order(body: &PlaceOrder, card: &str) -> Order {
     }
 }
 
-/// The event announcing `order` (no card data: see [`Event`]).
+/// The event announcing `order` (no card data: see [`Event`]); its one text from the client,
+/// the sku, through the redaction policy like the order row's.
 fn event(order: &Order) -> Event {
     Event {
         order_id: order.order_id.clone(),
-        sku: order.sku.clone(),
+        sku: ordertrail::redact::redact(&order.sku).into_owned(),
         quantity: order.quantity,
         amount_cents: order.amount_cents,
-        confirmed_at_ms: broker::now_ms(),
+        confirmed_at: broker::now_rfc3339(),
     }
 }
 

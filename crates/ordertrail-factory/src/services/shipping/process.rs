@@ -15,7 +15,7 @@ use std::time::Duration;
 use tracing::{Instrument, Span};
 
 use super::shipments::{Shipment, Shipments};
-use crate::broker::{Event, now_ms};
+use crate::broker::Event;
 use ordertrail::correlation;
 use ordertrail::propagation::Carrier;
 
@@ -144,7 +144,7 @@ async fn ship(parts: Parts<'_>, delivered: Delivered<'_>) -> Result<Shipment, Sh
         request_id: correlation::current().map(|id| id.to_string()),
         attempt,
     });
-    let order_to_shipped_ms = now_ms().saturating_sub(event.confirmed_at_ms);
+    let order_to_shipped_ms = event.age_ms();
     if new {
         tracing::info!(
             attempt,
