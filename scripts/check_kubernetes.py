@@ -21,8 +21,8 @@ For every rendered overlay, checks that what the objects say about each other is
 - every Collector config names only components of the pinned contrib release
   (scripts/otelcol-contrib-0.159.0-modules.txt), its pipelines use what it defines, start with
   memory_limiter and batch, and its `${env:X}` are set; the agent routes traces by trace id to a
-  headless Service of collectors that tail-sample; tail sampling keeps errors, the flight
-  recorder's slow threshold and statuses, and a share;
+  headless Service of collectors that tail-sample; tail sampling keeps errors, SERVER spans
+  over the flight recorder's slow threshold, its statuses, and a share;
 - Jaeger stores on a volume a claim backs (Badger) or in memory; Prometheus keeps exemplars and
   scrapes pods that exist.
 
@@ -507,9 +507,9 @@ def check_tail_sampling(overlay: Overlay, where: str, ts: dict) -> None:
     settings = overlay.get("ConfigMap", overlay.config_map_with("ORDERTRAIL_RECORDER_SLOW_MS") or "") or {}
     data = settings.get("data") or {}
     slow = data.get("ORDERTRAIL_RECORDER_SLOW_MS")
-    threshold = ((policies.get("latency") or {}).get("latency") or {}).get("threshold_ms")
-    if slow is None or slow == "0" or str(threshold) != slow:
-        overlay.problem(f"{where}: latency threshold_ms {threshold} is not the flight recorder's "
+    threshold = slow_server_span_ms(ts.get("policies") or [])
+    if slow is None or slow == "0" or threshold is None or threshold != int(slow):
+        overlay.problem(f"{where}: the slow-request threshold {threshold} ms is not the flight recorder's "
                         f"ORDERTRAIL_RECORDER_SLOW_MS {slow}: a replayed slow request's trace could be dropped")
     kept = [(p["numeric_attribute"].get("min_value"), p["numeric_attribute"].get("max_value"))
             for p in ts.get("policies") or [] if p.get("type") == "numeric_attribute"
@@ -517,6 +517,20 @@ def check_tail_sampling(overlay: Overlay, where: str, ts: dict) -> None:
     for status in filter(None, (data.get("ORDERTRAIL_RECORDER_STATUSES") or "").replace(" ", "").split(",")):
         if not any(lo <= int(status) <= hi for lo, hi in kept):
             overlay.problem(f"{where}: the recorder replays status {status} but no numeric_attribute policy keeps it")
+
+
+SLOW_CONDITION = re.compile(
+    r"^kind == SPAN_KIND_SERVER and end_time_unix_nano - start_time_unix_nano > (\d+)$")
+
+
+def slow_server_span_ms(policies: list[dict]) -> int | None:
+    """The threshold (ms) of the ottl_condition policy keeping traces with a slow SERVER span."""
+    for policy in policies:
+        for condition in (policy.get("ottl_condition") or {}).get("span") or []:
+            found = SLOW_CONDITION.match(condition.strip())
+            if found and int(found.group(1)) % 1_000_000 == 0:
+                return int(found.group(1)) // 1_000_000
+    return None
 
 
 def check_rbac_reads_pods(overlay: Overlay, where: str, sa: str | None) -> None:
@@ -672,7 +686,7 @@ MUTATIONS = [
      lambda d: named(d, "NetworkPolicy", "services-from-services-and-prometheus")["spec"]["ingress"][0].pop("from"),
      "only the gateway may be reached"),
     ("the gateway's sampling threshold against the recorder's",
-     lambda d: configmap_text(d, "config.yaml", "threshold_ms: 1000", "threshold_ms: 2000"),
+     lambda d: configmap_text(d, "config.yaml", "> 1000000000", "> 2000000000"),
      "is not the flight recorder's"),
     ("a component the contrib release does not build",
      lambda d: configmap_text(d, "config.yaml", "  nop:\n", "  nop:\n  kafka:\n    brokers: [kafka:9092]\n"),
