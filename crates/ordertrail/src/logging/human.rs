@@ -69,7 +69,7 @@ where
             layer.format(
                 line,
                 event.level(),
-                event.record(),
+                &event.record(),
                 event.time(),
                 Some(marker),
             );

@@ -193,7 +193,7 @@ where
                 time: event.time(),
                 marker: Some(marker),
             };
-            encode(line, event.record(), &self.service, &self.head, &kept);
+            encode(line, &event.record(), &self.service, &self.head, &kept);
             if let Err(err) = self.make_writer.make_writer().write_all(line) {
                 eprintln!("ordertrail: a replayed log line could not be written: {err}");
             }

@@ -33,4 +33,5 @@ pub(crate) use output::wait_period;
 pub use output::{LogOutputs, OutputError, REPORT_EVERY};
 pub use panic::install_panic_hook;
 pub use record::{FlatRecord, RESERVED};
+pub(crate) use value::EventFields;
 pub use value::{FieldValue, Fields, SpanFields};

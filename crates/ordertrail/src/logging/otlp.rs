@@ -112,7 +112,7 @@ impl ReplaySink for OtlpReplay {
         self.0.emit_at(
             event.level(),
             event.target(),
-            record,
+            &record,
             event.time(),
             Some(marker),
         );

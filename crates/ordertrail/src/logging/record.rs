@@ -7,7 +7,7 @@ use opentelemetry::trace::{SpanContext, TraceContextExt};
 
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::Context;
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use super::value::{EventFields, FieldValue, Fields, SpanFields, upsert};
 use crate::correlation::{self, RequestId};
@@ -31,7 +31,7 @@ pub const RESERVED: [&str; 9] = [
 /// `fields` holds the fields of all enclosing spans, root to leaf, then the event's own; a
 /// name that appears twice keeps its first position and its last value, so the event wins over
 /// its spans and a child span over its parent.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct FlatRecord {
     /// The event's message (its `message` field).
     pub message: Option<FieldValue>,
@@ -53,15 +53,7 @@ impl FlatRecord {
     {
         self.clear();
         if let Some(scope) = ctx.event_scope(event) {
-            for span in scope.from_root() {
-                let ext = span.extensions();
-                if let Some(id) = ext.get::<RequestId>() {
-                    self.request_id = Some(id.clone());
-                }
-                if let Some(SpanFields(fields)) = ext.get::<SpanFields>() {
-                    self.add_span_fields(fields);
-                }
-            }
+            self.fill_spans(scope.from_root());
         }
         let mut visitor = EventFields {
             message: None,
@@ -69,6 +61,41 @@ impl FlatRecord {
         };
         event.record(&mut visitor);
         self.message = visitor.message;
+        self.finish();
+    }
+
+    /// The part every event of the same spans shares: the spans' fields, root to leaf, the
+    /// request id, the service and the active trace context. The flight recorder keeps it once
+    /// per span and adds each event's own fields with [`add_event`](Self::add_event).
+    pub(crate) fn fill_spans<'a, R: LookupSpan<'a> + 'a>(
+        &mut self,
+        root_to_leaf: impl Iterator<Item = SpanRef<'a, R>>,
+    ) {
+        self.clear();
+        for span in root_to_leaf {
+            let ext = span.extensions();
+            if let Some(id) = ext.get::<RequestId>() {
+                self.request_id = Some(id.clone());
+            }
+            if let Some(SpanFields(fields)) = ext.get::<SpanFields>() {
+                self.add_span_fields(fields);
+            }
+        }
+        self.finish();
+    }
+
+    /// Adds an event's message and own fields to a record of its spans.
+    pub(crate) fn add_event(&mut self, message: Option<&FieldValue>, fields: &Fields) {
+        self.message = message.cloned();
+        for (name, value) in fields {
+            if !RESERVED.contains(name) {
+                upsert(&mut self.fields, name, value.clone());
+            }
+        }
+    }
+
+    /// Drops reserved names; falls back to the task-local id; reads the trace context.
+    fn finish(&mut self) {
         self.fields.retain(|(name, _)| !RESERVED.contains(name));
         if self.request_id.is_none() {
             self.request_id = correlation::current();

@@ -105,40 +105,40 @@ impl Drop for Buffer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logging::{FieldValue, FlatRecord};
+    use crate::logging::FlatRecord;
 
-    fn event(text: &str) -> KeptEvent {
-        let meta = tracing::callsite::Callsite::metadata(&CALLSITE);
-        let record = FlatRecord {
-            message: Some(FieldValue::Str(text.into())),
-            ..FlatRecord::default()
-        };
-        KeptEvent::new(meta, record)
+    /// Events kept by a layer that only collects them.
+    #[derive(Clone, Default)]
+    struct Collect(Arc<std::sync::Mutex<Vec<KeptEvent>>>);
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Collect {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _ctx: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            let kept = KeptEvent::new(event, Arc::new(FlatRecord::default()));
+            self.0.lock().unwrap().push(kept);
+        }
     }
 
-    static CALLSITE: tracing::callsite::DefaultCallsite = {
-        static META: tracing::Metadata<'static> = tracing::metadata! {
-            name: "test",
-            target: "test",
-            level: tracing::Level::DEBUG,
-            fields: &[],
-            callsite: &CALLSITE,
-            kind: tracing::metadata::Kind::EVENT,
-        };
-        tracing::callsite::DefaultCallsite::new(&META)
-    };
+    fn event(text: &str) -> KeptEvent {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let collect = Collect::default();
+        let subscriber = tracing_subscriber::registry().with(collect.clone());
+        tracing::subscriber::with_default(subscriber, || tracing::debug!("{text}"));
+        let kept = collect.0.lock().unwrap().pop();
+        kept.expect("one event")
+    }
 
     fn messages(buffer: &Buffer) -> Vec<String> {
+        let text = |e: &KeptEvent| {
+            let message = e.record().message;
+            message.and_then(|m| m.as_str().map(str::to_owned))
+        };
         buffer
             .events()
-            .map(|e| {
-                e.record()
-                    .message
-                    .as_ref()
-                    .and_then(|m| m.as_str())
-                    .unwrap_or("")
-                    .to_owned()
-            })
+            .map(|e| text(e).unwrap_or_default())
             .collect()
     }
 

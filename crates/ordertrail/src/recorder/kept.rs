@@ -1,35 +1,50 @@
 //! [`KeptEvent`]: one event held back, in the form every output writes from.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
-use tracing::{Level, Metadata};
+use tracing::{Event, Level};
 
-use crate::logging::{FieldValue, FlatRecord};
+use crate::logging::{EventFields, FieldValue, Fields, FlatRecord};
 
-/// Bytes a kept event costs besides its strings: the record, its field list, the queue slot.
+/// Bytes a kept event costs besides its own strings: its slot, its field list, the shared
+/// record of its spans (one pointer: the spans' fields are kept once per span, not per event).
 const OVERHEAD: usize = 192;
 
-/// An event below the output level, kept while its request runs: the flattened record the
-/// log layers would have written, its level and target, and when it happened. A replay
-/// writes it with this timestamp, so it sorts where it happened.
+/// An event below the output level, kept while its request runs: its own message and fields,
+/// the flattened fields of its spans (shared by every event of the same span), its level,
+/// target, and when it happened. A replay writes it with this timestamp, so it sorts where it
+/// happened, and with exactly the fields a live line would have had.
 #[derive(Debug)]
 pub struct KeptEvent {
     time: SystemTime,
     level: Level,
     target: &'static str,
-    record: FlatRecord,
+    spans: Arc<FlatRecord>,
+    message: Option<FieldValue>,
+    fields: Fields,
     bytes: usize,
 }
 
 impl KeptEvent {
-    /// Keeps `record`, the flattened event of `meta`, stamped now.
-    pub(crate) fn new(meta: &'static Metadata<'static>, record: FlatRecord) -> Self {
-        let bytes = estimate(&record);
+    /// Keeps `event`, whose spans flatten to `spans`, stamped now.
+    pub(crate) fn new(event: &Event<'_>, spans: Arc<FlatRecord>) -> Self {
+        let mut fields = Fields::new();
+        let mut visitor = EventFields {
+            message: None,
+            fields: Some(&mut fields),
+        };
+        event.record(&mut visitor);
+        let message = visitor.message;
+        let meta = event.metadata();
+        let bytes = estimate(message.as_ref(), &fields);
         Self {
             time: SystemTime::now(),
             level: *meta.level(),
             target: meta.target(),
-            record,
+            spans,
+            message,
+            fields,
             bytes,
         }
     }
@@ -49,47 +64,40 @@ impl KeptEvent {
         self.target
     }
 
-    /// The flattened event: request id, service, trace context, fields.
-    pub fn record(&self) -> &FlatRecord {
-        &self.record
+    /// The flattened event, as the log layers would have written it: request id, service,
+    /// trace context, span fields root to leaf, then the event's own.
+    pub fn record(&self) -> FlatRecord {
+        let mut record = FlatRecord::clone(&self.spans);
+        record.add_event(self.message.as_ref(), &self.fields);
+        record
     }
 
-    /// What it costs the budget, in bytes (an estimate that errs high: span fields shared with
-    /// the span are counted as if copied).
+    /// What it costs the budget, in bytes: an estimate of what it holds on its own.
     pub fn bytes(&self) -> usize {
         self.bytes
     }
 }
 
-fn estimate(record: &FlatRecord) -> usize {
+fn estimate(message: Option<&FieldValue>, fields: &Fields) -> usize {
     let text = |v: &FieldValue| v.as_str().map_or(8, str::len);
-    let message = record.message.as_ref().map_or(0, text);
-    let fields: usize = record
-        .fields
+    let own: usize = fields
         .iter()
         .map(|(name, value)| name.len() + text(value) + 24)
         .sum();
-    OVERHEAD + message + fields + record.request_id.as_ref().map_or(0, |id| id.as_str().len())
+    OVERHEAD + message.map_or(0, text) + own
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
 
     #[test]
     fn longer_text_costs_more() {
-        let short = FlatRecord {
-            message: Some(FieldValue::Str(Arc::from("a"))),
-            ..FlatRecord::default()
-        };
-        let long = FlatRecord {
-            message: Some(FieldValue::Str(Arc::from("a".repeat(1000)))),
-            fields: vec![("sku", FieldValue::Str(Arc::from("poster")))],
-            ..FlatRecord::default()
-        };
-        assert!(estimate(&long) >= estimate(&short) + 999 + "sku".len() + "poster".len());
-        assert!(estimate(&short) >= OVERHEAD);
+        let short = FieldValue::Str(Arc::from("a"));
+        let long = FieldValue::Str(Arc::from("a".repeat(1000)));
+        let fields = vec![("sku", FieldValue::Str(Arc::from("poster")))];
+        let small = estimate(Some(&short), &Fields::new());
+        assert!(small >= OVERHEAD);
+        assert!(estimate(Some(&long), &fields) >= small + 999 + "skuposter".len());
     }
 }

@@ -2,13 +2,14 @@
 //! per-layer filter.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::filter::{EnvFilter, FilterFn, Targets};
 use tracing_subscriber::layer::{Context, Layer};
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use super::budget::Budget;
 use super::buffer::{Buffer, Limits};
@@ -68,6 +69,8 @@ pub(crate) struct Shared {
     pub(crate) held: Held,
     pub(crate) key: Option<DebugKey>,
     sinks: Vec<Arc<dyn ReplaySink>>,
+    /// Bumped whenever a span records a field: span snapshots older than it are stale.
+    generation: AtomicU64,
 }
 
 impl Shared {
@@ -138,6 +141,7 @@ impl Recorder {
                 key,
                 sinks,
                 config,
+                generation: AtomicU64::new(0),
             }),
         }
     }
@@ -222,14 +226,16 @@ where
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         update_span_fields(id, values, &ctx);
+        // Every span's record of its fields may now be stale (this span's, its children's).
+        self.shared.generation.fetch_add(1, Ordering::Relaxed);
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let Some(scope) = ctx.event_scope(event) else {
+        let Some(leaf) = ctx.event_span(event) else {
             return;
         };
-        let Some(request) = scope
-            .into_iter()
+        let Some(request) = leaf
+            .scope()
             .find(|span| span.extensions().get::<RequestState>().is_some())
         else {
             return;
@@ -242,12 +248,38 @@ where
             }
             return;
         }
-        let mut record = FlatRecord::default();
-        record.fill(event, &ctx);
-        let kept = KeptEvent::new(meta, record);
+        let kept = KeptEvent::new(event, self.spans_of(&leaf));
         if let Some(state) = request.extensions_mut().get_mut::<RequestState>() {
             state.keep(kept);
         }
+    }
+}
+
+/// The flattened fields of a span and its ancestors, kept in the span while they are current.
+struct Snapshot {
+    generation: u64,
+    record: Arc<FlatRecord>,
+}
+
+impl Recorder {
+    /// The record of `leaf`'s spans: the one kept in `leaf` when no span changed its fields
+    /// since, else a fresh one (then kept). Every event of a span shares it.
+    fn spans_of<'a, R: LookupSpan<'a> + 'a>(&self, leaf: &SpanRef<'a, R>) -> Arc<FlatRecord> {
+        let generation = self.shared.generation.load(Ordering::Relaxed);
+        if let Some(snapshot) = leaf.extensions().get::<Snapshot>()
+            && snapshot.generation == generation
+        {
+            return Arc::clone(&snapshot.record);
+        }
+        let mut record = FlatRecord::default();
+        record.fill_spans(leaf.scope().from_root());
+        let record = Arc::new(record);
+        let snapshot = Snapshot {
+            generation,
+            record: Arc::clone(&record),
+        };
+        leaf.extensions_mut().replace(snapshot);
+        record
     }
 }
 

@@ -36,8 +36,8 @@
 //! answered well are the hard case (in the demo: inventory reserved stock, then payments
 //! failed). Two mechanisms cover it:
 //!
-//! - **held detail**: a completed request whose detail was not replayed is held, keyed by its
-//!   request id, for [`RecorderConfig::hold_for`] (5 s) and at most
+//! - **held detail**: at an internal service (one that trusts its callers' baggage), a
+//!   completed request whose detail was not replayed is held, keyed by its request id, for [`RecorderConfig::hold_for`] (5 s) and at most
 //!   [`RecorderConfig::max_held`] requests, inside the same byte budget (held detail is evicted
 //!   first when running requests need room);
 //! - **the decision in baggage**: once a request has a reason to keep (a failed call, an

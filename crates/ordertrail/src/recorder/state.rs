@@ -26,6 +26,9 @@ pub(crate) struct RequestState {
     id: RequestId,
     buffer: Buffer,
     pub(crate) signals: Signals,
+    /// Whether its detail is held after an unremarkable completion: only where a caller can
+    /// ask for it later (a server that trusts its callers' baggage; never the public edge).
+    holds: bool,
 }
 
 impl RequestState {
@@ -47,8 +50,10 @@ impl RequestState {
         let shared = Arc::clone(&self.shared);
         let buffer = self.take_buffer();
         let Some(trigger) = decide(&self.signals, status, latency, &shared.config) else {
-            if buffer.len() > 0 {
+            if self.holds {
                 shared.held.put(self.id.clone(), buffer, &shared.stats);
+            } else {
+                discard(buffer, &shared.stats);
             }
             return None;
         };
@@ -112,6 +117,7 @@ pub(crate) fn begin(span: &Span, id: &RequestId, headers: &mut HeaderMap, trusts
             id: id.clone(),
             buffer: Buffer::new(Arc::clone(&shared.budget)),
             signals,
+            holds: trusts_baggage,
         };
         data.extensions_mut().insert(state);
     });
