@@ -29,7 +29,7 @@ except ImportError:  # Python < 3.11
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
-OURS = ("gateway", "orders", "inventory", "payments")
+OURS = ("gateway", "orders", "inventory", "payments", "shipping")
 PROBLEMS: list[str] = []
 
 
@@ -156,6 +156,7 @@ PROBES = {
     "otel/opentelemetry-collector-contrib": None,  # FROM scratch
     "grafana/loki": "/usr/bin/loki",  # distroless: its own -health flag
     "jaegertracing/jaeger": "wget",  # alpine: busybox wget
+    "nats": "wget",  # the -alpine tags: busybox wget (the default tag is FROM scratch)
     "ordertrail": "/usr/local/bin/ordertrail",  # distroless: `ordertrail health <url>`
 }
 
@@ -217,7 +218,12 @@ def check_ordertrail_service(name: str, svc: dict, services: dict, facts: dict) 
         problem(f"{where}: OTEL_RESOURCE_ATTRIBUTES lacks service.namespace=ordertrail (Grafana's queries need it)")
     for key, value in env.items():
         if key.endswith("_URL") and key.startswith("ORDERTRAIL_"):
-            check_peer_url(f"{where}: {key}", value, services, facts)
+            if value.startswith("nats://"):
+                check_nats_url(f"{where}: {key}", value, services)
+            else:
+                check_peer_url(f"{where}: {key}", value, services, facts)
+    if env.get("ORDERTRAIL_BROKER") == "nats" and not env.get("ORDERTRAIL_NATS_URL"):
+        problem(f"{where}: ORDERTRAIL_BROKER=nats without ORDERTRAIL_NATS_URL")
     endpoint = urlparse(env.get("OTEL_EXPORTER_OTLP_ENDPOINT", ""))
     collector = load_yaml("deploy/otel-collector/config.yaml")
     grpc = collector["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"]
@@ -228,6 +234,20 @@ def check_ordertrail_service(name: str, svc: dict, services: dict, facts: dict) 
     if service == "orders" and not any(t == str(PurePosixPath(env.get("ORDERTRAIL_DB", "")).parent)
                                        for t in (v.split(":")[1] for v in svc.get("volumes") or [] if isinstance(v, str))):
         problem(f"{where}: ORDERTRAIL_DB ({env.get('ORDERTRAIL_DB', 'unset')}) is not on a volume")
+
+
+def check_nats_url(where: str, url: str, services: dict) -> None:
+    """A nats:// URL names the NATS service on its client port, with JetStream on."""
+    parsed = urlparse(url)
+    svc = services.get(parsed.hostname)
+    if svc is None or not str(svc.get("image", "")).startswith("nats:"):
+        problem(f"{where}: {url} names {parsed.hostname!r}, which is not a NATS service")
+        return
+    command = svc.get("command") or []
+    if "--jetstream" not in command and "-js" not in command:
+        problem(f"{where}: {parsed.hostname} runs without JetStream (--jetstream)")
+    if (parsed.port or 4222) != 4222:
+        problem(f"{where}: {url} uses port {parsed.port}, NATS listens on 4222")
 
 
 def check_peer_url(where: str, url: str, services: dict, facts: dict) -> None:
