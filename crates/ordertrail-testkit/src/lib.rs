@@ -14,6 +14,8 @@
 //! - `binary`: [`Binary`], the real `ordertrail` command without the test's settings.
 //! - `child`: [`Child`], one process of the binary, SIGKILLed on drop.
 //! - `stack`: [`Stack`], the four services as processes exporting to one OTLP endpoint.
+//! - `flight`: [`FlightRun`], the four services with settings of their own, for the flight
+//!   recorder's tests.
 //! - `local_run`: [`LocalRun`], the four services writing one directory like `ordertrail up`.
 //! - `collector`: an in-test collector and the spans it received.
 //! - `prometheus`: [`Prometheus`], a real Prometheus with exemplar storage scraping the services.
@@ -26,6 +28,7 @@
 mod binary;
 mod child;
 mod collector;
+mod flight;
 mod http;
 mod local_run;
 pub mod logs;
@@ -51,6 +54,7 @@ pub use http::{
     HEADER, REQUEST_TIMEOUT, Reply, TraceParent, assert_uuid_v7, client, client_builder,
     get_with_id, send,
 };
+pub use flight::{FlightRun, LINES_WAIT};
 pub use local_run::LocalRun;
 pub use logs::{Line, LineExt, LogCursor, lines, raw_logs, read_json_lines, wait_for_line};
 pub use nats::NatsServer;

@@ -48,6 +48,7 @@ async fn place(
     AppJson(body): AppJson<PlaceOrder>,
 ) -> Result<(StatusCode, Json<Order>), AppError> {
     let body = validate(body)?;
+    tracing::debug!(sku = %body.sku, quantity = body.quantity, "order valid, forwarding to orders");
     let span = tracing::info_span!("place_order", order_id = tracing::field::Empty);
     let order: Order = state
         .orders

@@ -150,6 +150,12 @@ impl Stock {
             .items
             .get_mut(&body.sku)
             .ok_or_else(|| AppError::NotFound(format!("unknown sku {:?}", body.sku).into()))?;
+        tracing::debug!(
+            available = item.stock,
+            wanted = body.quantity,
+            price_cents = item.price_cents,
+            "stock looked up"
+        );
         if item.stock < body.quantity {
             let message = format!("only {} of {} left", item.stock, body.sku);
             return Err(AppError::Conflict(message.into()));
@@ -177,6 +183,11 @@ impl Stock {
             let message = format!("reservation already {}", done.state);
             return Err(AppError::Conflict(message.into()));
         }
+        tracing::debug!(
+            held = self.held.len(),
+            outcome = outcome.state(),
+            "finishing reservation"
+        );
         let mut reservation = self.held.remove(order_id).ok_or_else(|| {
             AppError::NotFound(format!("no reservation for order {order_id}").into())
         })?;

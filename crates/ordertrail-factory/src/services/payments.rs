@@ -49,6 +49,12 @@ async fn charge(
         "card_number is not a valid card number".into(),
     ))?;
     let last4 = card::last4(&digits).to_owned();
+    tracing::debug!(
+        card_last4 = %last4,
+        amount_cents = body.amount_cents,
+        fail_rate = state.fail_rate,
+        "charging"
+    );
     if fastrand::f64() < state.fail_rate {
         tracing::warn!(card_last4 = %last4, "injected payment processor failure");
         return Err(AppError::Unavailable(

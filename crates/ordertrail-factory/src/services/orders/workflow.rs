@@ -137,6 +137,7 @@ impl OrdersState {
 
     /// Step 1. Inventory answers 404 for an unknown item and 409 for too little stock.
     async fn reserve(&self, order: &Order) -> Result<Reservation, PlaceError> {
+        tracing::debug!(sku = %order.sku, quantity = order.quantity, "reserving stock");
         let body = Reserve {
             sku: order.sku.clone(),
             quantity: order.quantity,
@@ -150,6 +151,11 @@ impl OrdersState {
 
     /// Step 2. Payments answers 402 for a declined card.
     async fn charge(&self, order: &Order, card_number: String) -> Result<Receipt, PlaceError> {
+        tracing::debug!(
+            amount_cents = order.amount_cents,
+            card_last4 = %order.card_last4,
+            "charging the card"
+        );
         let body = Charge {
             amount_cents: order.amount_cents,
             card_number,

@@ -1,0 +1,192 @@
+//! [`FlightRun`]: the four services as processes of the real binary at `RUST_LOG=info`, each
+//! with settings of its own (a fault, a debug secret, a latency threshold), writing JSON lines
+//! to `<dir>/<service>.jsonl` and exporting to an in-memory collector — for the flight
+//! recorder's tests, which read each service's `DEBUG` lines of one request.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use ordertrail_collector::{Collector, CollectorConfig, ReceivedLog};
+use serde_json::Value;
+
+use crate::{Binary, Child, SERVICES, STARTUP, client, free_ports, loopback, read_json_lines};
+
+/// How long a request's lines may take to reach the log files and the collector.
+pub const LINES_WAIT: Duration = Duration::from_secs(15);
+
+/// Four services, each with its own environment, and the collector they export to.
+#[derive(Debug)]
+pub struct FlightRun {
+    /// Where the services write their lines.
+    pub dir: PathBuf,
+    /// The in-test collector.
+    pub collector: Collector,
+    children: Vec<Child>,
+    /// A client with a timeout.
+    pub client: reqwest::Client,
+}
+
+impl FlightRun {
+    /// Starts the collector and the services of `binary`, each with the variables of `env`
+    /// whose first item is its name (or `"*"` for all); waits until each answers `/healthz`.
+    pub async fn start(binary: &Binary, env: &[(&str, &str, &str)]) -> Self {
+        let dir = binary.fresh_dir("flight");
+        let listener = tokio::net::TcpListener::bind(loopback(0))
+            .await
+            .expect("bind the collector");
+        let collector = Collector::start(listener, CollectorConfig::in_memory())
+            .await
+            .expect("start the collector");
+        let children = spawn_all(binary, &dir, &collector.grpc_endpoint(), env);
+        let run = Self {
+            dir,
+            collector,
+            children,
+            client: client(),
+        };
+        run.wait_healthy().await;
+        run
+    }
+
+    /// Base URL of the gateway.
+    pub fn gateway(&self) -> String {
+        self.children[0].url()
+    }
+
+    /// The lines `service` wrote for `request_id`, in order.
+    pub fn lines(&self, service: &str, request_id: &str) -> Vec<Value> {
+        let path = self.dir.join(format!("{service}.jsonl"));
+        if !path.exists() {
+            return Vec::new();
+        }
+        read_json_lines(&path)
+            .into_iter()
+            .filter(|l| l["request_id"] == request_id)
+            .collect()
+    }
+
+    /// The `DEBUG` lines `service` wrote for `request_id`.
+    pub fn debug_lines(&self, service: &str, request_id: &str) -> Vec<Value> {
+        let lines = self.lines(service, request_id);
+        lines
+            .into_iter()
+            .filter(|l| l["level"] == "DEBUG")
+            .collect()
+    }
+
+    /// Waits until `service` wrote its completion line for `request_id` (at most
+    /// [`LINES_WAIT`]); then every replayed line of it is there too.
+    pub async fn wait_completed(&self, service: &str, request_id: &str) {
+        let deadline = Instant::now() + LINES_WAIT;
+        loop {
+            let lines = self.lines(service, request_id);
+            if lines.iter().any(|l| l["message"] == "request completed") {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{service} wrote no completion line for {request_id} within {LINES_WAIT:?}: {lines:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The `DEBUG` log records `service` exported for `request_id`.
+    pub fn debug_records(&self, service: &str, request_id: &str) -> Vec<ReceivedLog> {
+        let logs = self.collector.received().logs();
+        logs.into_iter()
+            .filter(|l| l.service_name() == Some(service))
+            .filter(|l| l.attribute_str("request_id") == Some(request_id))
+            .filter(|l| l.record.severity_text == "DEBUG")
+            .collect()
+    }
+
+    async fn wait_healthy(&self) {
+        let deadline = Instant::now() + STARTUP;
+        for child in &self.children {
+            let url = format!("{}/healthz", child.url());
+            loop {
+                let reply = self.client.get(&url).send().await;
+                if reply.is_ok_and(|r| r.status().is_success()) {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{} not healthy within {STARTUP:?}: {}",
+                    child.service,
+                    child.stderr()
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+impl Drop for FlightRun {
+    fn drop(&mut self) {
+        self.children.clear();
+        if std::thread::panicking() {
+            eprintln!("flight run kept in {}", self.dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+fn spawn_all(binary: &Binary, dir: &Path, otlp: &str, env: &[(&str, &str, &str)]) -> Vec<Child> {
+    let ports: [u16; 4] = free_ports();
+    let url = |i: usize| format!("http://{}", loopback(ports[i]));
+    let peers = [
+        "--orders-url".to_owned(),
+        url(1),
+        "--inventory-url".to_owned(),
+        url(2),
+        "--payments-url".to_owned(),
+        url(3),
+    ];
+    SERVICES
+        .iter()
+        .zip(&ports)
+        .map(|(service, port)| {
+            let own: Vec<(&str, &str)> = env
+                .iter()
+                .filter(|(s, _, _)| *s == "*" || s == service)
+                .map(|(_, name, value)| (*name, *value))
+                .collect();
+            spawn(binary, service, *port, &peers, dir, otlp, &own)
+        })
+        .collect()
+}
+
+fn spawn(
+    binary: &Binary,
+    service: &'static str,
+    port: u16,
+    peers: &[String],
+    dir: &Path,
+    otlp: &str,
+    env: &[(&str, &str)],
+) -> Child {
+    let stdout = dir.join(format!("{service}.stdout.log"));
+    let stderr = dir.join(format!("{service}.stderr.log"));
+    let mut command = binary.command();
+    command
+        .args(["serve", service, "--listen", &loopback(port).to_string()])
+        .args(peers)
+        .args(["--log-file"])
+        .arg(dir.join(format!("{service}.jsonl")))
+        .arg("--db")
+        .arg(dir.join("orders.sqlite3"))
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", otlp)
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&stdout).expect("create the stdout file"))
+        .stderr(std::fs::File::create(&stderr).expect("create the stderr file"));
+    let process = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot spawn {service}: {e}"));
+    Child::new(service, port, process, stdout, stderr)
+}
