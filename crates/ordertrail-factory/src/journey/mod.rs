@@ -28,6 +28,7 @@
 //! - `log_lines`: log lines as text, under their span or apart with their service.
 //! - `render`: [`render`] and [`RenderOptions`], the waterfall as text.
 //! - `settle`: [`Settled`], whether a journey's spans have all arrived.
+//! - `shipped`: [`order_to_shipped_ms`], the order's last hop, from shipping's line.
 //! - `json`: [`to_json`], the journey as one JSON document, and its shape.
 
 mod fetch;
@@ -41,6 +42,7 @@ mod model;
 mod otlp;
 mod render;
 mod settle;
+mod shipped;
 mod sources;
 mod tree;
 mod window;
@@ -54,6 +56,7 @@ pub use model::{Evidence, LogRecord, REQUEST_ID_ATTRIBUTE, SpanKind, SpanRecord,
 pub use otlp::{parse_logs, parse_traces};
 pub use render::{DEFAULT_WIDTH, RenderOptions, render};
 pub use settle::Settled;
+pub use shipped::{SHIPPED_MESSAGE, order_to_shipped_ms};
 pub use sources::{SourceError, Sources};
 pub use tree::{Journey, SpanNode, TraceTree};
 pub use window::TimeWindow;

@@ -26,6 +26,7 @@ use std::time::{Duration, SystemTime};
 use super::layout::{Bars, Columns, Output, axis, bar, cut};
 use super::log_lines::{LogStyle, write_unplaced};
 use super::model::{SpanKind, SpanRecord};
+use super::shipped::order_to_shipped_ms;
 use super::tree::{Journey, SpanNode, TraceTree};
 
 /// The width when none is given: what most terminals have at least.
@@ -158,6 +159,9 @@ impl<'a> Waterfall<'a> {
         out.line(&format!("trace {}  {start}", self.trace.trace_id));
         let total = millis(self.total());
         out.line(&format!("{} spans  {total}  {services}", self.rows.len()));
+        if let Some(ms) = order_to_shipped_ms(self.trace) {
+            out.line(&format!("shipped {ms:.2}ms after the order was confirmed"));
+        }
         out.line(&self.header());
         for row in &self.rows {
             self.row(row, out);
@@ -269,6 +273,7 @@ fn service_colour(service: &str) -> Option<&'static str> {
         "orders" => Some("33"),
         "inventory" => Some("32"),
         "payments" => Some("35"),
+        "shipping" => Some("34"),
         _ => None,
     }
 }
