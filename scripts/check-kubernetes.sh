@@ -10,7 +10,8 @@
 # 3. cross-references, the binary's services, ports and variables, the Collector configs against
 #    the pinned contrib release's components, tail sampling against the flight recorder
 #    (scripts/check_kubernetes.py);
-# 4. the same check on deliberately broken copies must fail, once per kind of reference.
+# 4. the same check on deliberately broken copies must fail, once per kind of reference
+#    (scripts/check_kubernetes_mutations.py).
 #
 # Installs kubernetes-validate into a venv when missing. kubectl must be on PATH.
 # ORDERTRAIL_CHECK_CACHE moves the cache.
@@ -74,8 +75,8 @@ cross_references() {
 }
 
 mutations() {
-  step "broken copies must fail (scripts/check_kubernetes.py --mutations)"
-  "$PY" scripts/check_kubernetes.py --mutations "$WORK/production.yaml" \
+  step "broken copies must fail (scripts/check_kubernetes_mutations.py)"
+  "$PY" scripts/check_kubernetes_mutations.py "$WORK/production.yaml" \
     || die "a broken reference went unnoticed"
 }
 
