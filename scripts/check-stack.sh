@@ -10,7 +10,8 @@
 # 4. cross-references (scripts/check_stack.py): mounts, ports, variables, subcommands and flags the
 #    binary reads, data source uids, pipelines, the Dockerfile's binary;
 # 5. every LogQL query parses with Grafana's grammar (scripts/check_logql.mjs, @grafana/lezer-logql);
-# 6. shellcheck on scripts/*.sh.
+# 6. the Prometheus config and every PromQL query parse with promtool (Debian's prometheus);
+# 7. shellcheck on scripts/*.sh.
 #
 # Installs what it needs (pip into a venv, apt-get, npm into a cache directory) when missing;
 # needs root for apt-get on a fresh machine. ORDERTRAIL_CHECK_CACHE moves the cache.
@@ -44,6 +45,7 @@ install_tools() {
   command -v node >/dev/null || missing+=(nodejs)
   command -v npm >/dev/null || missing+=(npm)
   command -v python3 >/dev/null || missing+=(python3)
+  command -v promtool >/dev/null || missing+=(prometheus)
   if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
 
   if [ ! -x "$CACHE/venv/bin/check-jsonschema" ]; then
@@ -118,13 +120,22 @@ EOF
 
 cross_references() {
   step "cross-references (scripts/check_stack.py)"
-  "$PY" scripts/check_stack.py --logql-out "$WORK/logql.json" || die "cross-reference problems above"
+  "$PY" scripts/check_stack.py --logql-out "$WORK/logql.json" --promql-out "$WORK/promql-rules.yml" \
+    || die "cross-reference problems above"
 }
 
 logql() {
   step "LogQL with Grafana's grammar (scripts/check_logql.mjs)"
   NODE_PATH="$CACHE/npm/node_modules" node scripts/check_logql.mjs "$WORK/logql.json" \
     || die "LogQL queries above do not parse"
+}
+
+promql() {
+  step "Prometheus config and PromQL with promtool"
+  promtool check config deploy/prometheus/prometheus.yml >/dev/null \
+    || die "deploy/prometheus/prometheus.yml does not pass promtool check config"
+  promtool check rules "$WORK/promql-rules.yml" \
+    || die "PromQL queries in dashboards/ do not parse (rules in $WORK/promql-rules.yml)"
 }
 
 shell_scripts() {
@@ -138,5 +149,6 @@ compose_schema
 compose_v1
 cross_references
 logql
+promql
 shell_scripts
 step "stack checks passed in $((SECONDS - started)) s"

@@ -3,13 +3,14 @@
 
 Run by scripts/check-stack.sh (which parses the files and validates the schema first):
 
-    python3 scripts/check_stack.py --logql-out FILE
+    python3 scripts/check_stack.py --logql-out FILE [--promql-out RULES]
 
 Checks that what docker-compose.yml, the Dockerfile, the collector / Jaeger / Loki configs and the
 Grafana provisioning say about each other is true, and that the binary reads the variables, ports,
 subcommands and flags the stack hands it (read from the factory's src/config.rs, src/cli.rs,
 src/services/mod.rs and Cargo.toml, and the library's telemetry/env.rs). Writes every LogQL query found to FILE (JSON) for the grammar
-check. Prints one line per problem and exits 1 if there is any.
+check, and every PromQL query to RULES as a Prometheus rule file for `promtool check rules`.
+Prints one line per problem and exits 1 if there is any.
 """
 
 from __future__ import annotations
@@ -157,6 +158,7 @@ PROBES = {
     "grafana/loki": "/usr/bin/loki",  # distroless: its own -health flag
     "jaegertracing/jaeger": "wget",  # alpine: busybox wget
     "nats": "wget",  # the -alpine tags: busybox wget (the default tag is FROM scratch)
+    "prom/prometheus": "wget",  # busybox-based
     "ordertrail": "/usr/local/bin/ordertrail",  # distroless: `ordertrail health <url>`
 }
 
@@ -366,6 +368,60 @@ def check_backends(compose: dict) -> None:
         problem(f"docker-compose.yml: loki's -config.file is not {rel}")
 
 
+# ------------------------------------------------------------------ Prometheus
+
+
+def check_prometheus(compose: dict, facts: dict) -> None:
+    """Prometheus reads the mounted config, keeps exemplars, and scrapes every service of ours on
+    the port it listens on, one job per service."""
+    services = compose["services"]
+    rel = "deploy/prometheus/prometheus.yml"
+    where = "docker-compose.yml: services.prometheus"
+    svc = services.get("prometheus")
+    if svc is None:
+        problem("docker-compose.yml: no prometheus service")
+        return
+    command = svc.get("command") or []
+    config = next((a.split("=", 1)[1] for a in command if a.startswith("--config.file=")), "")
+    if container_path(services, "prometheus", config) != (ROOT / rel).resolve():
+        problem(f"{where}: --config.file is not {rel}")
+    if "--enable-feature=exemplar-storage" not in command:
+        problem(f"{where}: no --enable-feature=exemplar-storage: scraped exemplars would be dropped")
+    scraped = {}
+    for job in load_yaml(rel).get("scrape_configs", []):
+        for static in job.get("static_configs", []):
+            for target in static.get("targets", []):
+                host, _, port = target.rpartition(":")
+                scraped[host] = (job.get("job_name"), port)
+    for name in OURS:
+        if name not in scraped:
+            problem(f"{rel}: {name} is not scraped")
+            continue
+        job, port = scraped[name]
+        if job != name:
+            problem(f"{rel}: {name} is scraped as job {job!r}; the dashboards group by job = service")
+        if port != str(facts["ports"].get(name)):
+            problem(f"{rel}: scrapes {name}:{port}, but {name} listens on {facts['ports'].get(name)}")
+    for host in scraped:
+        if host not in services:
+            problem(f"{rel}: scrapes {host!r}, which is not a compose service")
+
+
+# Grafana's interval variables, replaced by a fixed range so promtool can parse the query.
+GRAFANA_RANGES = {"$__rate_interval": "1m", "$__interval": "15s", "$__range": "1h", "$__auto": "1m"}
+
+
+def promql_rules(queries: list[dict]) -> str:
+    """A Prometheus rule file holding each query as a recording rule, for `promtool check rules`."""
+    rules = []
+    for i, query in enumerate(queries):
+        expr = query["expr"]
+        for variable, value in GRAFANA_RANGES.items():
+            expr = expr.replace(variable, value)
+        rules.append({"record": f"dashboard:query_{i}", "expr": expr})
+    return yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}, sort_keys=False)
+
+
 # ------------------------------------------------------------------ Grafana
 
 
@@ -379,9 +435,12 @@ def walk(node, visit):
             walk(value, visit)
 
 
-def check_grafana(compose: dict) -> list[dict]:
+def check_grafana(compose: dict, promql: list[dict] | None = None) -> list[dict]:
+    """Checks the provisioning and dashboards; returns the LogQL queries and appends the PromQL
+    ones to `promql`."""
     services = compose["services"]
     queries: list[dict] = []
+    promql = [] if promql is None else promql
     ds_files = sorted((ROOT / "grafana/provisioning/datasources").glob("*.y*ml"))
     datasources = {}
     for path in ds_files:
@@ -392,7 +451,8 @@ def check_grafana(compose: dict) -> list[dict]:
     for uid, ds in datasources.items():
         where = f"grafana/provisioning/datasources: {uid}"
         url = urlparse(ds.get("url", ""))
-        want = {"jaeger": ("jaeger", 16686), "loki": ("loki", 3100)}.get(ds["type"])
+        want = {"jaeger": ("jaeger", 16686), "loki": ("loki", 3100),
+                "prometheus": ("prometheus", 9090)}.get(ds["type"])
         if want and (url.hostname, url.port) != want:
             problem(f"{where}: url {ds.get('url')} is not http://{want[0]}:{want[1]}")
         if url.hostname not in services:
@@ -406,6 +466,11 @@ def check_grafana(compose: dict) -> list[dict]:
                     or "trace_id" not in t2l.get("query", ""):
                 problem(f"{where}: tracesToLogsV2 needs a custom query on service_namespace and trace_id")
             queries.append({"where": f"{where}: tracesToLogsV2.query", "expr": t2l.get("query", "")})
+        for dest in json_data.get("exemplarTraceIdDestinations") or []:
+            if datasources.get(dest.get("datasourceUid"), {}).get("type") != "jaeger":
+                problem(f"{where}: exemplar destination {dest.get('name')} points at {dest.get('datasourceUid')!r}, not a provisioned Jaeger")
+            if dest.get("name") != "trace_id":
+                problem(f"{where}: exemplar destination reads label {dest.get('name')!r}; the services' exemplars carry trace_id")
         for field in json_data.get("derivedFields") or []:
             if field.get("datasourceUid") not in datasources:
                 problem(f"{where}: derived field {field.get('name')} links to {field.get('datasourceUid')!r}, not provisioned")
@@ -444,7 +509,10 @@ def check_grafana(compose: dict) -> list[dict]:
                 elif ds.get("type") and ds["type"] != datasources[ds["uid"]]["type"]:
                     problem(f"{rel}: data source {ds['uid']} has type {datasources[ds['uid']]['type']}, not {ds['type']}")
             if "expr" in node and isinstance(node["expr"], str):
-                queries.append({"where": f"{rel}: refId {node.get('refId')}", "expr": node["expr"]})
+                query = {"where": f"{rel}: refId {node.get('refId')}", "expr": node["expr"]}
+                uid = ds.get("uid") if isinstance(ds, dict) else None
+                is_prometheus = datasources.get(uid, {}).get("type") == "prometheus"
+                (promql if is_prometheus else queries).append(query)
             for text in (node.get("expr"), node.get("tags"), node.get("url")):
                 for var in re.findall(r"\$\{?(\w+)", text or ""):
                     if not var.startswith("__") and var not in variables:
@@ -461,6 +529,7 @@ def check_grafana(compose: dict) -> list[dict]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--logql-out", required=True, type=Path)
+    parser.add_argument("--promql-out", type=Path)
     args = parser.parse_args()
     compose = load_yaml("docker-compose.yml")
     facts = binary_facts()
@@ -470,7 +539,11 @@ def main() -> int:
     check_compose(compose, facts)
     check_dockerfile(compose, facts)
     check_backends(compose)
-    queries = check_grafana(compose)
+    check_prometheus(compose, facts)
+    promql: list[dict] = []
+    queries = check_grafana(compose, promql)
+    if args.promql_out:
+        args.promql_out.write_text(promql_rules(promql))
     if not queries:
         problem("no LogQL query found in dashboards/ or the provisioning")
     args.logql_out.write_text(json.dumps(queries, indent=1))
@@ -480,7 +553,7 @@ def main() -> int:
         return 1
     print(
         f"ok: {len(compose['services'])} services, {len(facts['env'])} variables the binary reads, "
-        f"{len(queries)} LogQL queries collected"
+        f"{len(queries)} LogQL and {len(promql)} PromQL queries collected"
     )
     return 0
 

@@ -12,6 +12,7 @@
 //! | `OTEL_BSP_SCHEDULE_DELAY` | milliseconds between batch exports (default 1000) |
 //! | `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` | metrics URL, used as given (metrics are exported only with [`TelemetryConfig::metrics`] set) |
 //! | `OTEL_METRIC_EXPORT_INTERVAL` | milliseconds between metric exports (default 60000) |
+//! | `OTEL_METRICS_EXPORTER` | `none`: no OTLP metrics (when Prometheus scrapes `/metrics` instead) |
 //!
 //! | `RUST_LOG` | the log filter ([`TelemetryConfig::from_env`] only) |
 //!
@@ -67,6 +68,7 @@ impl TelemetryConfig {
     /// | `OTEL_BSP_SCHEDULE_DELAY` | milliseconds between batch exports (default 1000) |
     /// | `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` | metrics URL, used as given (metrics are exported only with [`TelemetryConfig::metrics`] set) |
     /// | `OTEL_METRIC_EXPORT_INTERVAL` | milliseconds between metric exports (default 60000) |
+    /// | `OTEL_METRICS_EXPORTER` | `none`: no OTLP metrics (when Prometheus scrapes `/metrics` instead) |
     /// | `RUST_LOG` | the log filter |
     ///
     /// With no endpoint set, nothing is exported.
@@ -104,6 +106,9 @@ pub fn apply_env(
     config.metrics_endpoint = get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT").or_else(|| {
         get("OTEL_EXPORTER_OTLP_ENDPOINT").map(|b| metrics_endpoint(&b, config.protocol))
     });
+    if get("OTEL_METRICS_EXPORTER").is_some_and(|v| v.eq_ignore_ascii_case("none")) {
+        config.metrics_endpoint = None;
+    }
     if let Some(interval) = get("OTEL_METRIC_EXPORT_INTERVAL") {
         config.metric_export_interval = millis("OTEL_METRIC_EXPORT_INTERVAL", interval)?;
     }
@@ -227,6 +232,26 @@ mod tests {
             config.logs_endpoint.as_deref(),
             Some("http://loki:3100/otlp/v1/logs")
         );
+    }
+
+    #[test]
+    fn metrics_follow_the_base_endpoint_unless_turned_off() {
+        let http = [
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "2500"),
+        ];
+        let config = with(&http).unwrap();
+        assert_eq!(
+            config.metrics_endpoint.as_deref(),
+            Some("http://collector:4318/v1/metrics")
+        );
+        assert_eq!(config.metric_export_interval, Duration::from_millis(2500));
+        let off = with(&[http[0], http[1], ("OTEL_METRICS_EXPORTER", "none")]).unwrap();
+        assert_eq!(off.metrics_endpoint, None);
+        assert!(off.traces_endpoint.is_some(), "traces still go out");
+        let bad = with(&[("OTEL_METRIC_EXPORT_INTERVAL", "soon")]);
+        assert!(matches!(bad, Err(EnvError::Millis { .. })));
     }
 
     #[test]
