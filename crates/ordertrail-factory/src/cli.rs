@@ -177,7 +177,7 @@ pub(crate) struct UpArgs {
     /// Host the services listen on.
     #[arg(long, default_value = "127.0.0.1")]
     pub(crate) host: std::net::IpAddr,
-    /// The gateway's port; orders, inventory and payments take the next three.
+    /// The gateway's port; orders, inventory, payments and shipping take the next four.
     #[arg(long, env = env::BASE_PORT, default_value_t = 8080, value_parser = clap::value_parser!(u16).range(1..=65532))]
     pub(crate) base_port: u16,
     /// Port of the embedded OTLP collector (traces and logs go to <log-dir>/otlp/traces.jsonl
@@ -185,7 +185,7 @@ pub(crate) struct UpArgs {
     #[arg(long, env = env::OTLP_PORT, default_value_t = 4317)]
     pub(crate) otlp_port: u16,
     /// Run gateway, orders and payments as a master with this many workers each (inventory
-    /// keeps its stock in memory, so it stays one process).
+    /// and shipping keep their state in memory, so they stay one process each).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) workers: Option<u16>,
     #[command(flatten)]

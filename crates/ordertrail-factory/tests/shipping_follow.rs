@@ -108,3 +108,68 @@ fn follow_shows_the_shipping_hop_and_the_time_to_shipped() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn up_with_a_nats_url_carries_the_order_through_jetstream() {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let Some(nats) = runtime.block_on(ordertrail_testkit::NatsServer::start("up --nats-url"))
+    else {
+        return;
+    };
+    let ordertrail = binary!();
+    let dir = ordertrail.fresh_dir("shipping-follow-nats");
+    let base = free_base_port();
+    let (gateway_port, otlp_port) = (base.to_string(), (base + 5).to_string());
+    let child = ordertrail
+        .command()
+        .args([
+            "up",
+            "--base-port",
+            &gateway_port,
+            "--otlp-port",
+            &otlp_port,
+        ])
+        .args(["--nats-url", &nats.url])
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("up starts");
+    let _up = Up(child);
+    let gateway = format!("http://127.0.0.1:{base}");
+    until_success(
+        || {
+            let mut order = ordertrail.command();
+            order.args([
+                "order",
+                "--gateway",
+                &gateway,
+                "--request-id",
+                "follow-nats-1",
+            ]);
+            order
+        },
+        Duration::from_secs(30),
+    );
+    let logs = dir.join("logs");
+    let shown = until_success(
+        || {
+            let mut follow = ordertrail.command();
+            follow
+                .args(["follow", "follow-nats-1", "--log-dir"])
+                .arg(&logs);
+            follow
+        },
+        Duration::from_secs(30),
+    );
+    assert!(
+        shown.contains("ms after the order was confirmed"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("process orders.confirmed"),
+        "shipping's consumer span:\n{shown}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

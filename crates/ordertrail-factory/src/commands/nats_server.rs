@@ -25,6 +25,12 @@ pub(crate) struct NatsServer {
 impl NatsServer {
     /// Starts `nats-server -js` on `host:PORT`, storing JetStream data in `data_dir/nats`.
     pub(crate) async fn start(host: IpAddr, data_dir: &Path) -> anyhow::Result<Self> {
+        if let Err(err) = std::net::TcpListener::bind(SocketAddr::new(host, PORT)) {
+            bail!(
+                "port {PORT} for nats-server is not free on {host}: {err}. Is a NATS server \
+                 running? Give it with --nats-url nats://{host}:{PORT} instead."
+            );
+        }
         let store = data_dir.join("nats");
         std::fs::create_dir_all(&store)
             .with_context(|| format!("cannot create {}", store.display()))?;

@@ -10,7 +10,8 @@
 //! and each child is stopped by the one SIGTERM `up` sends, never by a second signal.
 //!
 //! With `--workers N`, gateway, orders and payments each run as a master with N workers
-//! (`serve --workers N`); inventory stays one process, as its stock lives in its memory.
+//! (`serve --workers N`); inventory and shipping stay one process, as their state lives in
+//! their memory.
 
 use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
@@ -227,10 +228,13 @@ fn start(
 }
 
 /// `--workers N` for the services that can run as workers: inventory keeps its stock in
-/// process memory, so it stays one process.
+/// process memory, and shipping the orders it shipped (what makes a duplicate delivery
+/// harmless), so both stay one process.
 fn workers_flag(name: ServiceName, workers: Option<u16>) -> Vec<String> {
     match workers {
-        Some(n) if name != ServiceName::Inventory => vec!["--workers".into(), n.to_string()],
+        Some(n) if !matches!(name, ServiceName::Inventory | ServiceName::Shipping) => {
+            vec!["--workers".into(), n.to_string()]
+        }
         _ => Vec::new(),
     }
 }

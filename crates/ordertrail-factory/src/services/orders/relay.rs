@@ -17,6 +17,11 @@
 //! is the order id), and shipping ships an order once whatever arrives twice. A failed
 //! delivery is retried with a growing delay (up to [`MAX_BACKOFF`]), the row kept; a refusal
 //! (an HTTP 4xx) marks it dead and is logged as an error.
+//!
+//! # Several relays
+//! Each orders process runs one (`serve orders --workers N` runs N, on one database file).
+//! They may deliver the same row at the same moment; that is one more duplicate, dropped as
+//! above.
 
 use std::sync::Arc;
 use std::time::Duration;
