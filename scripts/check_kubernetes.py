@@ -191,7 +191,10 @@ def check_address(overlay: Overlay, where: str, address: str) -> None:
     address = re.sub(r"^dns\+", "", address)
     url = urlparse(address if "://" in address else f"//{address}")
     host, port = url.hostname, url.port
-    if host in ("0.0.0.0", "localhost", "127.0.0.1") or host is None:
+    if host is None:
+        overlay.problem(f"{where}: {address!r} is not an address")
+        return
+    if host in ("0.0.0.0", "localhost", "127.0.0.1"):
         return
     svc_name = service_host(overlay, host)
     if svc_name is None:
