@@ -119,6 +119,21 @@ async fn a_failed_payment_leaves_the_debug_lines_of_every_hop_in_logs_and_otlp()
             );
         }
     }
+
+    // `follow` shows them where they happened, marked.
+    let dir = run.dir.display().to_string();
+    let args = ["follow", "flight-failed", "--log-dir", &dir].map(str::to_owned);
+    let output = binary!().output(args.to_vec()).await;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let shown = [
+        "↺ replayed(server_error) charging",
+        "↺ replayed(caller) stock looked up",
+    ];
+    for line in shown {
+        assert!(text.contains(line), "{line:?} not in:\n{text}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,7 @@
 //! [`FlightRun`]: the four services as processes of the real binary at `RUST_LOG=info`, each
 //! with settings of its own (a fault, a debug secret, a latency threshold), writing JSON lines
-//! to `<dir>/<service>.jsonl` and exporting to an in-memory collector — for the flight
+//! to `<dir>/<service>.jsonl` and exporting to an in-test collector that writes
+//! `<dir>/traces.jsonl` (so `follow --log-dir <dir>` reads the run) — for the flight
 //! recorder's tests, which read each service's `DEBUG` lines of one request.
 
 use std::path::{Path, PathBuf};
@@ -35,7 +36,8 @@ impl FlightRun {
         let listener = tokio::net::TcpListener::bind(loopback(0))
             .await
             .expect("bind the collector");
-        let collector = Collector::start(listener, CollectorConfig::in_memory())
+        let config = CollectorConfig::in_memory().out_dir(&dir);
+        let collector = Collector::start(listener, config)
             .await
             .expect("start the collector");
         let children = spawn_all(binary, &dir, &collector.grpc_endpoint(), env);

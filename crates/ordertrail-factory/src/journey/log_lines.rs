@@ -12,6 +12,8 @@ use super::tree::Journey;
 
 /// Log fields already shown by the span they are under, or by the trace's header.
 const SPAN_FIELDS: [&str; 5] = ["method", "route", "path", "service", "order_id"];
+/// The flight recorder's marker fields, shown as the `↺ replayed(<trigger>)` mark instead.
+const REPLAY_FIELDS: [&str; 2] = ["replayed", "replay_trigger"];
 /// Widest service column.
 const SERVICE: usize = 12;
 
@@ -55,7 +57,8 @@ impl LogStyle {
         if let Some(width) = self.service {
             let _ = write!(text, " {:<width$}", cut(&log.service, width));
         }
-        let _ = write!(text, " {:<5} {}", log.level, log.message);
+        let mark = replay_mark(log);
+        let _ = write!(text, " {:<5} {mark}{}", log.level, log.message);
         write_fields(log, &mut text);
         let colour = match log.level.as_str() {
             "ERROR" => "31",
@@ -66,10 +69,20 @@ impl LogStyle {
     }
 }
 
+/// `↺ replayed(<trigger>) ` for a line the flight recorder wrote after the fact (with its
+/// original time, so it sits where it happened), else nothing.
+fn replay_mark(log: &LogRecord) -> String {
+    if log.fields.get("replayed") != Some(&Value::Bool(true)) {
+        return String::new();
+    }
+    let trigger = log.fields.get("replay_trigger").and_then(Value::as_str);
+    format!("↺ replayed({}) ", trigger.unwrap_or("?"))
+}
+
 /// The line's own fields, `  key=value` each.
 fn write_fields(log: &LogRecord, text: &mut String) {
     for (key, value) in &log.fields {
-        if SPAN_FIELDS.contains(&key.as_str()) {
+        if SPAN_FIELDS.contains(&key.as_str()) || REPLAY_FIELDS.contains(&key.as_str()) {
             continue;
         }
         let _ = match value {
@@ -132,6 +145,31 @@ mod tests {
         );
         assert!(!text.contains("1796185"), "no epoch offsets: {text}");
         assert_eq!(journey.log_origin(), NOW + 12_000_000);
+    }
+
+    #[test]
+    fn a_replayed_line_sits_at_its_own_time_and_is_marked() {
+        let mut completed = log(None, NOW + 9_000_000, "r");
+        completed.message = "request completed".into();
+        let mut detail = log(None, NOW + 4_000_000, "r");
+        detail.level = "DEBUG".into();
+        detail.message = "charging".into();
+        detail.fields.insert("replayed".into(), Value::Bool(true));
+        let trigger = Value::from("server_error");
+        detail.fields.insert("replay_trigger".into(), trigger);
+        detail.fields.insert("amount_cents".into(), 1200.into());
+        let first = log(None, NOW, "r");
+        let evidence = Evidence {
+            spans: vec![],
+            logs: vec![completed, detail, first],
+        };
+        let text = render(&Journey::build("r", evidence), RenderOptions::default());
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[2].ends_with("DEBUG ↺ replayed(server_error) charging  amount_cents=1200"),
+            "{text}"
+        );
+        assert!(lines[3].contains("request completed"), "{text}");
     }
 
     #[test]
