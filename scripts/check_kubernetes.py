@@ -397,6 +397,9 @@ def check_order_services(overlay: Overlay, facts: dict, compose_images: dict) ->
             overlay.problem(f"{where}: must listen on 0.0.0.0:{port} with a container port named http")
         if env.get("OTEL_SERVICE_NAME") != service:
             overlay.problem(f"{where}: OTEL_SERVICE_NAME is {env.get('OTEL_SERVICE_NAME')!r}, not {service}")
+        if env.get("OTEL_METRICS_EXPORTER") != "none":
+            overlay.problem(f"{where}: OTEL_METRICS_EXPORTER is not none: the agents have no metrics "
+                            "pipeline, Prometheus scrapes /metrics")
         if "--workers" in args or "ORDERTRAIL_WORKERS" in env:
             overlay.problem(f"{where}: one process per pod: no --workers")
         expanded = {ref for v in env.values() for ref in re.findall(r"\$\((\w+)\)", v)}
