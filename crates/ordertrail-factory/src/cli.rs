@@ -286,6 +286,10 @@ pub(crate) struct LoadArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Also print the p50/p99 that this Prometheus (base URL) computed for the run's window
+    /// from the gateway's latency histogram.
+    #[arg(long, value_name = "URL")]
+    pub(crate) prometheus: Option<String>,
 }
 
 /// `--log-format`: how stdout lines look.

@@ -109,6 +109,20 @@ impl Prometheus {
         }
     }
 
+    /// Waits (at most `within`) until `promql` has a non-empty result; that result.
+    pub async fn wait_for(&self, promql: &str, within: Duration) -> Value {
+        let found = poll_async(within, Duration::from_millis(200), || async {
+            let result = self.query(promql).await;
+            result
+                .as_array()
+                .is_some_and(|r| !r.is_empty())
+                .then_some(result)
+        });
+        found
+            .await
+            .unwrap_or_else(|| panic!("no {promql} within {within:?}: {}", self.log()))
+    }
+
     /// The last lines Prometheus logged (its stderr), for a failing test's message.
     pub fn log(&self) -> String {
         let text = std::fs::read_to_string(self.dir.join("prometheus.log")).unwrap_or_default();

@@ -3,19 +3,22 @@
 //! A progress bar runs on stderr when it is a terminal (hidden otherwise). Early in a run with
 //! `--rate` it warns when `--concurrency` cannot reach that rate. Ctrl-C or SIGTERM ends the
 //! run early, clears the bar, prints the summary and exits 130 (143 for SIGTERM). When no
-//! order got an answer it prints what failed instead of a summary and exits 1.
+//! order got an answer it prints what failed instead of a summary and exits 1. With
+//! `--prometheus URL` the summary ends with the p50/p99 Prometheus computed for the same window
+//! (or why it could not), beside the run's own.
 
 use std::cell::{Cell, RefCell};
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle, TermLike};
 use ordertrail_factory::load::{
-    LoadConfig, LoadError, Outcome, RateProbe, Summary, format_rate, run as run_load,
+    LoadConfig, LoadError, Outcome, PrometheusError, PrometheusLatency, RateProbe, Summary,
+    format_rate, prometheus_latency, run as run_load,
 };
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -28,7 +31,8 @@ pub(crate) fn run(args: &LoadArgs) -> anyhow::Result<ExitCode> {
     let bar = progress_bar(&config, &placed);
     let probe = RefCell::new(RateProbe::new(config.rate, config.concurrency));
     let caught = Cell::new(None);
-    let result = runtime()?.block_on(run_load(
+    let runtime = runtime()?;
+    let result = runtime.block_on(run_load(
         &config,
         |o| on_outcome(&bar, &config, &placed, &probe, o),
         interrupted(&caught),
@@ -42,7 +46,12 @@ pub(crate) fn run(args: &LoadArgs) -> anyhow::Result<ExitCode> {
         }
         Err(err) => return Err(err.into()),
     };
-    report(&summary, args.json)?;
+    let ended = SystemTime::now();
+    let prometheus = args.prometheus.as_deref().map(|url| {
+        let elapsed = Duration::from_secs_f64(summary.elapsed_s);
+        runtime.block_on(prometheus_latency(url, ended, elapsed))
+    });
+    report(&summary, args.json, prometheus.as_ref())?;
     Ok(caught.get().unwrap_or(ExitCode::SUCCESS))
 }
 
@@ -75,17 +84,58 @@ fn config(args: &LoadArgs) -> LoadConfig {
     config
 }
 
-/// Prints the summary; with `--json`, a rate well under the asked one also goes to stderr.
-fn report(summary: &Summary, json: bool) -> anyhow::Result<()> {
+/// Prints the summary and Prometheus's view; with `--json`, a rate well under the asked one
+/// also goes to stderr.
+fn report(
+    summary: &Summary,
+    json: bool,
+    prometheus: Option<&Result<PrometheusLatency, PrometheusError>>,
+) -> anyhow::Result<()> {
     if !json {
         print!("{}", summary.to_text());
+        if let Some(prometheus) = prometheus {
+            println!("{}", prometheus_line(summary, prometheus));
+        }
         return Ok(());
     }
-    println!("{}", serde_json::to_string_pretty(summary)?);
+    let mut doc = serde_json::to_value(summary)?;
+    if let Some(prometheus) = prometheus {
+        doc["prometheus"] = match prometheus {
+            Ok(latency) => serde_json::to_value(latency)?,
+            Err(err) => serde_json::json!({ "error": error_chain(err) }),
+        };
+    }
+    println!("{}", serde_json::to_string_pretty(&doc)?);
     if let Some(shortfall) = summary.shortfall() {
         eprintln!("ordertrail: warning: {shortfall}");
     }
     Ok(())
+}
+
+/// Prometheus's percentiles beside the run's own, or why there are none.
+fn prometheus_line(
+    summary: &Summary,
+    prometheus: &Result<PrometheusLatency, PrometheusError>,
+) -> String {
+    let own = &summary.latency_ms;
+    match prometheus {
+        Ok(p) => format!(
+            "prometheus p50 {:.2} ms   p99 {:.2} ms   (gateway histogram over the last {} s; this run: p50 {:.2} ms   p99 {:.2} ms)",
+            p.p50_ms, p.p99_ms, p.window_s, own.p50, own.p99
+        ),
+        Err(err) => format!("prometheus {}", error_chain(err)),
+    }
+}
+
+/// `err` and its sources, joined by `: `.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
 }
 
 /// Resolves on Ctrl-C (noting exit code 130 in `caught`) or SIGTERM (143).

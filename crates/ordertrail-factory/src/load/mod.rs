@@ -26,12 +26,14 @@
 //!   [`RateProbe`] that measures it early in a run, and [`format_rate`].
 //! - `failure`: orders that got no answer, and [`NoAnswer`], a run in which none did.
 //! - `engine`: [`run`], the workers; [`LoadError`].
+//! - `prometheus`: [`PrometheusLatency`], Prometheus's percentiles over the run's window.
 
 mod config;
 mod engine;
 mod failure;
 mod mix;
 mod pacer;
+mod prometheus;
 mod reach;
 mod stats;
 mod summary;
@@ -44,6 +46,9 @@ pub use engine::{LoadError, run};
 pub use failure::NoAnswer;
 pub use mix::OrderMix;
 pub use pacer::Pacer;
+pub use prometheus::{
+    GATEWAY_ORDERS, PrometheusError, PrometheusLatency, SCRAPE_WAIT, latency as prometheus_latency,
+};
 pub use reach::{PROBE_ORDERS, PROBE_TIME, RateProbe, Reach, format_rate};
 pub use stats::{Outcome, SLOWEST, Slow, Stats};
 pub use summary::{Latency, SlowOrder, Summary};
