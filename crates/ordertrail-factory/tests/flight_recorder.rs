@@ -134,6 +134,23 @@ async fn a_failed_payment_leaves_the_debug_lines_of_every_hop_in_logs_and_otlp()
     for line in shown {
         assert!(text.contains(line), "{line:?} not in:\n{text}");
     }
+
+    // `load --json` counts the orders whose detail was replayed, by trigger.
+    let gateway = run.gateway();
+    let args = [
+        "load",
+        "--orders",
+        "6",
+        "--decline-rate",
+        "0",
+        "--gateway",
+        &gateway,
+        "--json",
+    ];
+    let output = binary!().output(args.map(str::to_owned).to_vec()).await;
+    let summary: Value = serde_json::from_slice(&output.stdout).expect("one JSON document");
+    assert_eq!(summary["statuses"]["502"], 6, "{summary:#}");
+    assert_eq!(summary["replays"]["server_error"], 6, "{summary:#}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,6 +17,7 @@ use super::pacer::Pacer;
 use super::stats::{Outcome, Stats};
 use super::summary::Summary;
 use ordertrail::correlation::DEFAULT_HEADER;
+use ordertrail::recorder::REPLAY_HEADER;
 
 /// The run could not start.
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +124,11 @@ impl Worker<'_> {
             .get(DEFAULT_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let replay = res
+            .headers()
+            .get(REPLAY_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         if let Err(err) = res.bytes().await {
             return failed(&err, started);
         }
@@ -132,6 +138,7 @@ impl Worker<'_> {
             failure: None,
             cause: None,
             latency: started.elapsed(),
+            replay,
         }
     }
 }

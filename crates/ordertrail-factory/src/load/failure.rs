@@ -22,6 +22,7 @@ pub(crate) fn failed(err: &reqwest::Error, started: Instant) -> Outcome {
         failure: Some(failure),
         cause: Some(innermost(err)),
         latency: started.elapsed(),
+        replay: None,
     }
 }
 

@@ -25,6 +25,9 @@ pub struct Outcome {
     pub cause: Option<String>,
     /// From sending the request to reading the whole answer.
     pub latency: Duration,
+    /// Why the services replayed this order's `DEBUG` detail, from the gateway's
+    /// `x-ordertrail-replay` header (`server_error`, `slow`, `debug`…); `None`: not replayed.
+    pub replay: Option<String>,
 }
 
 impl Outcome {
@@ -58,6 +61,7 @@ pub struct Stats {
     slowest: Vec<Slow>,
     busy: Duration,
     cause: Option<String>,
+    replays: BTreeMap<String, u64>,
 }
 
 impl Default for Stats {
@@ -69,6 +73,7 @@ impl Default for Stats {
             slowest: Vec::new(),
             busy: Duration::ZERO,
             cause: None,
+            replays: BTreeMap::new(),
         }
     }
 }
@@ -77,6 +82,9 @@ impl Stats {
     /// Counts `outcome`; answered orders also go into the histogram and the slowest list.
     pub fn record(&mut self, outcome: &Outcome) {
         *self.by_status.entry(outcome.key()).or_default() += 1;
+        if let Some(trigger) = &outcome.replay {
+            *self.replays.entry(trigger.clone()).or_default() += 1;
+        }
         self.busy += outcome.latency;
         if self.cause.is_none() {
             self.cause.clone_from(&outcome.cause);
@@ -99,6 +107,9 @@ impl Stats {
         for (key, count) in other.by_status {
             *self.by_status.entry(key).or_default() += count;
         }
+        for (trigger, count) in other.replays {
+            *self.replays.entry(trigger).or_default() += count;
+        }
         for slow in other.slowest {
             self.consider(slow);
         }
@@ -120,6 +131,11 @@ impl Stats {
     /// Orders that got an HTTP answer.
     pub fn answered(&self) -> u64 {
         self.latency.len()
+    }
+
+    /// Orders whose detail the services replayed, by trigger.
+    pub fn replays(&self) -> &BTreeMap<String, u64> {
+        &self.replays
     }
 
     /// Counts by status code or failure.
@@ -176,6 +192,7 @@ mod tests {
             failure: None,
             cause: None,
             latency: Duration::from_millis(ms),
+            replay: (status >= 500).then(|| "server_error".to_owned()),
         }
     }
 
@@ -193,22 +210,26 @@ mod tests {
             failure: Some("timeout"),
             cause: Some("operation timed out".into()),
             latency: Duration::from_secs(10),
+            replay: None,
         });
+        b.record(&answered("c", 502, 1));
         a.merge(b);
-        assert_eq!(a.total(), 8);
-        assert_eq!(a.answered(), 7);
+        assert_eq!(a.total(), 9);
+        assert_eq!(a.answered(), 8);
+        let replays: Vec<(&str, u64)> = a.replays().iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        assert_eq!(replays, [("server_error", 1)]);
         let counts: Vec<(&str, u64)> = a
             .by_status()
             .iter()
             .map(|(k, v)| (k.as_str(), *v))
             .collect();
-        assert_eq!(counts, [("201", 6), ("402", 1), ("timeout", 1)]);
+        assert_eq!(counts, [("201", 6), ("402", 1), ("502", 1), ("timeout", 1)]);
         let slow: Vec<&str> = a.slowest().iter().map(|s| s.request_id.as_str()).collect();
         assert_eq!(slow, ["b", "a6", "a5", "a4", "a3"]);
         assert_eq!(a.max_latency().as_millis(), 100);
-        assert_eq!(a.latency_at(0.5).as_millis(), 4);
+        assert_eq!(a.latency_at(0.5).as_millis(), 3);
         assert_eq!(a.cause(), Some("operation timed out"));
-        // (1 + … + 6 + 100 + 10 000) ms over 8 orders.
-        assert_eq!(a.mean_busy().as_micros(), 1_265_125);
+        // (1 + … + 6 + 100 + 10 000 + 1) ms over 9 orders.
+        assert_eq!(a.mean_busy().as_micros(), 1_124_666);
     }
 }

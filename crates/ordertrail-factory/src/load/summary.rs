@@ -35,6 +35,9 @@ pub struct Summary {
     pub latency_ms: Latency,
     /// Counts by HTTP status (`"201"`, `"402"`) or failure (`"timeout"`, `"connect"`).
     pub statuses: BTreeMap<String, u64>,
+    /// Orders whose `DEBUG` detail the services replayed (the flight recorder), by trigger
+    /// (`"server_error"`, `"slow"`, `"debug"`…), as the gateway's `x-ordertrail-replay` said.
+    pub replays: BTreeMap<String, u64>,
     /// The slowest answered orders, slowest first.
     pub slowest: Vec<SlowOrder>,
 }
@@ -88,6 +91,7 @@ impl Summary {
                 mean: ms(stats.mean_latency()),
             },
             statuses: stats.by_status().clone(),
+            replays: stats.replays().clone(),
             slowest: stats
                 .slowest()
                 .iter()
@@ -168,6 +172,14 @@ impl Summary {
             .map(|(k, v)| format!("{k}: {v}"))
             .collect();
         let _ = writeln!(out, "status    {}", statuses.join("   "));
+        if !self.replays.is_empty() {
+            let replays: Vec<String> = self
+                .replays
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect();
+            let _ = writeln!(out, "replayed  {}", replays.join("   "));
+        }
         if !self.slowest.is_empty() {
             out.push_str("slowest\n");
         }
@@ -205,15 +217,26 @@ mod tests {
             failure: None,
             cause: None,
             latency: Duration::from_millis(4),
+            replay: None,
         });
-        let summary = Summary::new(&stats, Duration::from_millis(500));
+        stats.record(&Outcome {
+            request_id: Some("r-2".into()),
+            status: Some(502),
+            failure: None,
+            cause: None,
+            latency: Duration::from_millis(1),
+            replay: Some("server_error".into()),
+        });
+        let summary = Summary::new(&stats, Duration::from_millis(1000));
         assert_eq!(summary.orders_per_s, 2.0);
         let text = summary.to_text();
-        assert!(text.contains("status    201: 1"), "{text}");
+        assert!(text.contains("status    201: 1   502: 1"), "{text}");
+        assert!(text.contains("replayed  server_error: 1"), "{text}");
         assert!(text.contains("201  ordertrail follow r-1"), "{text}");
         let json = serde_json::to_value(&summary).unwrap();
         assert_eq!(json["slowest"][0]["follow"], "ordertrail follow r-1");
         assert_eq!(json["statuses"]["201"], 1);
+        assert_eq!(json["replays"]["server_error"], 1);
         assert_eq!(json["asked_rate"], Value::Null);
     }
 
@@ -226,6 +249,7 @@ mod tests {
                 failure: None,
                 cause: None,
                 latency: Duration::from_millis(ms_each),
+                replay: None,
             });
         }
         Summary::new(&stats, Duration::from_secs(2)).asked(Some(asked), concurrency)
