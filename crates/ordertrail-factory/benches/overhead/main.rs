@@ -13,8 +13,10 @@
 //! Per variant: 2 s warm-up, 5 s measured; rounds interleave the variants; medians of 3 rounds.
 //! Server CPU time comes from `/proc/<pid>/stat`, RSS from `/proc/<pid>/status`.
 //!
-//! Run with `cargo bench --bench overhead` (`-- --quick` for one short round).
+//! Run with `cargo bench --bench overhead` (`-- --quick` for one short round), or with
+//! `-- --instructions` for instruction counts under callgrind ([`instructions`]).
 
+mod instructions;
 mod variants;
 
 use std::path::Path;
@@ -36,6 +38,10 @@ fn main() {
         serve(variant, &args[i + 2], &args[i + 3]);
         return;
     }
+    if args.iter().any(|a| a == "--instructions") {
+        count_instructions();
+        return;
+    }
     pin_self(1);
     let quick = args.iter().any(|a| a == "--quick");
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -46,24 +52,49 @@ fn main() {
     runtime.block_on(compare(quick));
 }
 
-/// Server mode: runs `variant` on `listen` until killed.
+/// Server mode: runs `variant` on `listen` until SIGTERM or Ctrl-C, then drains and flushes.
 fn serve(variant: Variant, listen: &str, otlp: &str) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    runtime.block_on(async {
+    let guard = runtime.block_on(async {
         // Inside the runtime: the gRPC exporter spawns its connection on it.
-        let (router, _guard) = variants::setup(variant, otlp);
+        let (router, guard) = variants::setup(variant, otlp);
         let listener = tokio::net::TcpListener::bind(listen).await.expect("bind");
         axum::serve(
             listener,
             router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )
+        .with_graceful_shutdown(ordertrail::web::shutdown_signal())
         .await
         .expect("serve");
+        guard
     });
+    // Outside the runtime's async context: the guard may block while it flushes.
+    drop(guard);
+}
+
+/// `--instructions`: every variant under callgrind, with the same collector set-up as below.
+fn count_instructions() {
+    let dir = std::env::temp_dir().join(format!(
+        "ordertrail-bench-instructions-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    let collector = format!("127.0.0.1:{}", free_port());
+    let out = dir.to_string_lossy().into_owned();
+    let _collector = start(
+        Path::new(env!("CARGO_BIN_EXE_ordertrail")),
+        "1",
+        &["collect", "--listen", &collector, "--out", &out],
+        &[],
+        &dir.join("collector.out"),
+    );
+    let refused = format!("http://127.0.0.1:{}", free_port());
+    instructions::compare(&dir, &format!("http://{collector}"), &refused);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// One measurement of one variant.
