@@ -36,6 +36,10 @@
 //! Rate is a histogram's `_count`, errors its `_count` with an `error_type`, duration its
 //! buckets ([`HTTP_DURATION_BUCKETS`], the conventions' recommended boundaries).
 //!
+//! Recording does not depend on the log filter: the layer enables the HTTP spans for itself, so
+//! `RUST_LOG=warn` still counts every request. Exemplars do: they need the span traced, which
+//! the OpenTelemetry layer does only for spans its filter lets through (`info` and up).
+//!
 //! # Exemplars
 //! Each bucket keeps the latest request that fell in it, with `trace_id`, `span_id` and, when
 //! the label set stays within OpenMetrics' 128 characters, `request_id` ([`ExemplarLabels`]).
