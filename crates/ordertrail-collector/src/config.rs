@@ -112,6 +112,10 @@ impl CollectorConfig {
         max_links_per_span
     );
     limit_setter!(
+        /// Sets [`Limits::max_buckets_per_request`] (default 1,048,576).
+        max_buckets_per_request
+    );
+    limit_setter!(
         /// Sets [`Limits::max_depth`] (default 32).
         max_depth
     );

@@ -47,6 +47,10 @@ pub struct Limits {
     pub max_events_per_span: usize,
     /// Links of one span. Default 128.
     pub max_links_per_span: usize,
+    /// Bucket counts of exponential histogram data points in the whole request. Each takes
+    /// 8 bytes once decoded but may take 1 byte on the wire, so they are counted before
+    /// decoding like items. Default 1,048,576 (8 MiB decoded).
+    pub max_buckets_per_request: usize,
     /// Nesting depth of messages; the OTLP structure down to an attribute's value takes 7, each
     /// level of array or key-value list inside a value 2 more. Default 32.
     pub max_depth: usize,
@@ -66,6 +70,7 @@ impl Default for Limits {
             max_attributes_per_request: 128 * 1024,
             max_events_per_span: 128,
             max_links_per_span: 128,
+            max_buckets_per_request: 1 << 20,
             max_depth: 32,
             max_concurrent_requests: 8,
             max_line_bytes: 64 * 1024 * 1024,
@@ -111,6 +116,12 @@ pub enum LimitError {
     /// Over [`Limits::max_links_per_span`].
     #[error("a span has more than {limit} links")]
     Links {
+        /// The limit.
+        limit: usize,
+    },
+    /// Over [`Limits::max_buckets_per_request`].
+    #[error("the request holds more than {limit} exponential histogram buckets")]
+    Buckets {
         /// The limit.
         limit: usize,
     },

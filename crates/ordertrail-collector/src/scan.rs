@@ -38,6 +38,8 @@ enum Node {
     ExponentialPoint,
     SummaryPoint,
     Exemplar,
+    /// The positive or negative buckets of an exponential histogram point.
+    Buckets,
     Scope,
     Span,
     Event,
@@ -73,6 +75,7 @@ impl Node {
             (ExponentialHistogram, 1) => ExponentialPoint,
             (Summary, 1) => SummaryPoint,
             (NumberPoint, 5) | (HistogramPoint, 8) | (ExponentialPoint, 11) => Exemplar,
+            (ExponentialPoint, 8 | 9) => Buckets,
             (Metric, 12) | (NumberPoint | SummaryPoint | Exemplar, 7) => KeyValue,
             (HistogramPoint, 9) | (ExponentialPoint, 1) => KeyValue,
             (ScopeSpans, 2) => Span,
@@ -145,6 +148,7 @@ pub(crate) fn check_protobuf(
         limits,
         items: 0,
         attributes: 0,
+        buckets: 0,
     };
     match walk.message(root, body, 1, &mut Owner::default()) {
         Ok(()) | Err(Stop::Malformed) => Ok(()),
@@ -157,6 +161,7 @@ struct Walk<'a> {
     limits: &'a Limits,
     items: usize,
     attributes: usize,
+    buckets: usize,
 }
 
 impl Walk<'_> {
@@ -177,6 +182,11 @@ impl Walk<'_> {
         while !bytes.is_empty() {
             let key = varint(&mut bytes)?;
             let (field, wire_type) = (key >> 3, key & 7);
+            if node == Node::Buckets && field == 2 && wire_type == 2 {
+                let packed = length_delimited(&mut bytes)?;
+                self.count_buckets(packed)?;
+                continue;
+            }
             let Some(child) = node.child(field).filter(|_| wire_type == 2) else {
                 skip(&mut bytes, wire_type)?;
                 continue;
@@ -239,11 +249,24 @@ impl Walk<'_> {
             | Node::Histogram
             | Node::ExponentialHistogram
             | Node::Summary
+            | Node::Buckets
             | Node::Resource
             | Node::Scope
             | Node::ArrayValue
             | Node::KvList => Ok(()),
         }
+    }
+
+    /// Counts the values of a packed `bucket_counts` field: each varint ends with the one
+    /// byte that has no continuation bit.
+    fn count_buckets(&mut self, packed: &[u8]) -> Result<(), Stop> {
+        let limit = self.limits.max_buckets_per_request;
+        let values = packed.iter().filter(|b| **b & 0x80 == 0).count();
+        self.buckets = self.buckets.saturating_add(values);
+        if self.buckets > limit {
+            return Err(LimitError::Buckets { limit }.into());
+        }
+        Ok(())
     }
 
     fn request_attribute(&mut self) -> Result<(), LimitError> {
@@ -430,6 +453,53 @@ mod tests {
         assert_eq!(
             check_protobuf(Signal::Metrics, &metrics_request(1, 5), &limits),
             Err(LimitError::AttributesPerItem { limit: 4 })
+        );
+    }
+
+    #[test]
+    fn exponential_histogram_buckets_are_counted_before_decoding() {
+        use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+        use opentelemetry_proto::tonic::metrics::v1::exponential_histogram_data_point::Buckets;
+        use opentelemetry_proto::tonic::metrics::v1::{
+            ExponentialHistogram, ExponentialHistogramDataPoint, Metric, ResourceMetrics,
+            ScopeMetrics, metric,
+        };
+        let body = |buckets: usize| {
+            let point = ExponentialHistogramDataPoint {
+                positive: Some(Buckets {
+                    offset: 0,
+                    bucket_counts: vec![1; buckets],
+                }),
+                ..Default::default()
+            };
+            let histogram = ExponentialHistogram {
+                data_points: vec![point],
+                ..Default::default()
+            };
+            let metric = Metric {
+                data: Some(metric::Data::ExponentialHistogram(histogram)),
+                ..Default::default()
+            };
+            let scope = ScopeMetrics {
+                metrics: vec![metric],
+                ..Default::default()
+            };
+            ExportMetricsServiceRequest {
+                resource_metrics: vec![ResourceMetrics {
+                    scope_metrics: vec![scope],
+                    ..Default::default()
+                }],
+            }
+            .encode_to_vec()
+        };
+        let limits = Limits {
+            max_buckets_per_request: 100,
+            ..Limits::default()
+        };
+        assert_eq!(check_protobuf(Signal::Metrics, &body(100), &limits), Ok(()));
+        assert_eq!(
+            check_protobuf(Signal::Metrics, &body(101), &limits),
+            Err(LimitError::Buckets { limit: 100 })
         );
     }
 
