@@ -54,6 +54,7 @@
 //! - `grpc`: the tonic `TraceService`, `LogsService` and `MetricsService`.
 //! - `http`: `POST /v1/traces`, `/v1/logs` and `/v1/metrics`, body decoding and its errors.
 //! - `sink`: [`Sink`], where every decoded request goes.
+//! - `exposition`: `GET /metrics`, the collector's own counts for Prometheus.
 //! - `files`: the OTLP/JSON-lines files and their format.
 //! - `received`: [`Received`], the in-memory store, its [`Counts`], and `wait_for`.
 //! - `record`: [`ReceivedSpan`] and [`ReceivedLog`], items flattened with their resource.
@@ -61,6 +62,7 @@
 
 mod attributes;
 mod config;
+mod exposition;
 mod files;
 mod grpc;
 mod guard;
@@ -78,6 +80,7 @@ mod tests;
 
 pub use attributes::{attribute, attribute_int, attribute_str, hex_id};
 pub use config::CollectorConfig;
+pub use exposition::METRICS_ROUTE;
 pub use files::{LOGS_FILE, METRICS_FILE, TRACES_FILE};
 pub use http::{LOGS_PATH, METRICS_PATH, TRACES_PATH};
 pub use limits::{LimitError, Limits, MAX_MESSAGE_SIZE};

@@ -9,7 +9,8 @@
 //! prior knowledge) is served as HTTP/2, any other as HTTP/1.1. That is how port 4317 answers the
 //! gRPC exporter and the `http-proto` exporter alike, with no TLS and no ALPN.
 //!
-//! A request to any other path gets `UNIMPLEMENTED` if it is gRPC and `404` otherwise.
+//! `GET /metrics` answers the collector's own counts (`exposition`). A request to any other
+//! path gets `UNIMPLEMENTED` if it is gRPC and `404` otherwise.
 //!
 //! Every route runs behind the `guard` middleware, which caps the requests running at once and
 //! checks gRPC messages against the [`Limits`](super::Limits) before tonic decodes them.
@@ -21,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::guard::{Guard, guard};
 use super::sink::Sink;
-use super::{grpc, http};
+use super::{exposition, grpc, http};
 
 /// Every OTLP route, gRPC and HTTP, delivering to `sink` within its limits. Serve it with
 /// `ordertrail::web::serve_with`, as [`Collector`](super::Collector) does; add no tracing
@@ -30,6 +31,7 @@ pub fn router(sink: Sink) -> Router {
     let guard_state = Guard::new(*sink.limits());
     grpc::routes(&sink)
         .into_axum_router()
+        .merge(exposition::routes(sink.received()))
         .merge(http::routes(sink))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(guard_state, guard))

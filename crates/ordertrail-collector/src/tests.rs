@@ -389,3 +389,40 @@ async fn metrics_from_the_real_exporters_reach_metrics_jsonl() {
         collector.shutdown().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn its_own_counts_are_on_metrics() {
+    let collector = start(CollectorConfig::in_memory()).await;
+    let body = one_span_request("counted").encode_to_vec();
+    let url = collector.http_endpoint(TRACES_PATH);
+    assert!(
+        post(&url, "application/x-protobuf", body)
+            .await
+            .status()
+            .is_success()
+    );
+    let scrape = reqwest::Client::new()
+        .get(collector.http_endpoint(METRICS_ROUTE))
+        .header("accept", "application/openmetrics-text; version=1.0.0")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        scrape.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
+    let text = scrape.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    for line in [
+        r#"ordertrail_collector_requests_total{signal="traces"} 1"#,
+        r#"ordertrail_collector_items_total{signal="traces"} 1"#,
+        r#"ordertrail_collector_items_total{signal="metrics"} 0"#,
+        "ordertrail_collector_write_failures_total 0",
+        "# EOF",
+    ] {
+        assert!(lines.contains(&line), "no {line:?} in:\n{text}");
+    }
+    collector.shutdown().await.unwrap();
+}
