@@ -26,4 +26,5 @@ fi
 echo "== micro-benchmarks (criterion)"
 cargo bench --bench micro -- "${criterion[@]}" 2>&1 | grep -E "^[a-z_/]+|time:" 
 cargo bench --bench json_layer -- "${criterion[@]}" 2>&1 | grep -E "^json_event|time:|thrpt:"
+cargo bench --bench recorder -- "${criterion[@]}" 2>&1 | grep -E "^request/|time:"
 cargo bench --bench metrics -- "${criterion[@]}" 2>&1 | grep -E "^metrics_|time:"
