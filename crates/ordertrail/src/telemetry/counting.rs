@@ -9,17 +9,23 @@
 //!
 //! The inner queue is as large as `capacity`, so it never overflows on its own: every lost item
 //! is counted here.
+//!
+//! The exporter wrappers also hold the [`ExportGate`]: after a failed export they drop the
+//! next batches unsent for a back-off period, counted as `failed`, so a dead collector costs
+//! no encoding and no retries.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use opentelemetry::Context;
 use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
+
+use super::gate::ExportGate;
 
 /// Counters of one signal's export.
 #[derive(Debug, Default)]
@@ -115,25 +121,51 @@ impl<P: SpanProcessor> SpanProcessor for BoundedSpans<P> {
     }
 }
 
-/// Counts what the inner span exporter delivers or loses.
+/// Sends a batch of `items` through `send` when `gate` admits it; counts the outcome.
+async fn gated<F>(
+    gate: &ExportGate,
+    counters: &ExportCounters,
+    items: usize,
+    send: F,
+) -> OTelSdkResult
+where
+    F: Future<Output = OTelSdkResult>,
+{
+    let result = if gate.admits(Instant::now()) {
+        let result = send.await;
+        gate.record(result.is_ok(), Instant::now());
+        result
+    } else {
+        Err(OTelSdkError::InternalFailure(
+            "dropped unsent: the last export failed, the collector is in back-off".into(),
+        ))
+    };
+    counters.finished(items, &result);
+    result
+}
+
+/// Counts what the inner span exporter delivers or loses, behind the export gate.
 #[derive(Debug)]
 pub(super) struct CountedSpans<E> {
     inner: E,
     counters: Arc<ExportCounters>,
+    gate: ExportGate,
 }
 
 impl<E> CountedSpans<E> {
     pub(super) fn new(inner: E, counters: Arc<ExportCounters>) -> Self {
-        Self { inner, counters }
+        Self {
+            inner,
+            counters,
+            gate: ExportGate::default(),
+        }
     }
 }
 
 impl<E: SpanExporter> SpanExporter for CountedSpans<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let items = batch.len();
-        let result = self.inner.export(batch).await;
-        self.counters.finished(items, &result);
-        result
+        gated(&self.gate, &self.counters, items, self.inner.export(batch)).await
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
@@ -187,25 +219,28 @@ impl<P: LogProcessor> LogProcessor for BoundedLogs<P> {
     }
 }
 
-/// Counts what the inner log exporter delivers or loses.
+/// Counts what the inner log exporter delivers or loses, behind the export gate.
 #[derive(Debug)]
 pub(super) struct CountedLogs<E> {
     inner: E,
     counters: Arc<ExportCounters>,
+    gate: ExportGate,
 }
 
 impl<E> CountedLogs<E> {
     pub(super) fn new(inner: E, counters: Arc<ExportCounters>) -> Self {
-        Self { inner, counters }
+        Self {
+            inner,
+            counters,
+            gate: ExportGate::default(),
+        }
     }
 }
 
 impl<E: LogExporter> LogExporter for CountedLogs<E> {
     async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
         let items = batch.iter().count();
-        let result = self.inner.export(batch).await;
-        self.counters.finished(items, &result);
-        result
+        gated(&self.gate, &self.counters, items, self.inner.export(batch)).await
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
@@ -234,5 +269,31 @@ mod tests {
         counters.finished(2, &failed);
         let snap = counters.snapshot();
         assert_eq!((snap.exported, snap.failed, snap.dropped), (1, 2, 1));
+    }
+
+    /// An exporter whose collector refuses everything, counting the batches it was given.
+    #[derive(Debug, Default)]
+    struct Refusing(std::sync::atomic::AtomicUsize);
+
+    impl SpanExporter for Refusing {
+        async fn export(&self, _batch: Vec<SpanData>) -> OTelSdkResult {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            Err(OTelSdkError::InternalFailure("connection refused".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn after_a_failure_batches_are_counted_as_failed_without_reaching_the_exporter() {
+        let counters = Arc::new(ExportCounters::default());
+        let exporter = CountedSpans::new(Refusing::default(), Arc::clone(&counters));
+        for _ in 0..5 {
+            assert!(exporter.export(Vec::new()).await.is_err());
+        }
+        assert_eq!(
+            exporter.inner.0.load(Ordering::Relaxed),
+            1,
+            "one probe, then back-off"
+        );
+        assert_eq!(counters.snapshot().failed, 0, "empty batches lose no items");
     }
 }

@@ -41,6 +41,8 @@ mod counting;
 #[cfg(feature = "env")]
 mod env;
 mod flight;
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+mod gate;
 mod guard;
 mod init;
 mod logs;
