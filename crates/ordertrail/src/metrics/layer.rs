@@ -260,3 +260,84 @@ impl Visit for Fields {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tracing::{field, info_span};
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::filter::filter_fn;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+    use crate::metrics::Format;
+
+    /// What `spans` recorded into a fresh registry, in the classic text format.
+    fn recorded(spans: impl FnOnce()) -> String {
+        crate::propagation::tests::enable_every_callsite();
+        let metrics = Metrics::new();
+        let layer = metrics.layer().with_filter(filter_fn(MetricsLayer::wants));
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), spans);
+        metrics.encode(Format::Prometheus).unwrap()
+    }
+
+    #[test]
+    fn a_server_5xx_has_its_error_type_and_the_callers_host_is_no_label() {
+        let text = recorded(|| {
+            let span = info_span!(
+                "request",
+                otel.kind = "server",
+                http.request.method = "BREW",
+                http.route = "/pots/{id}",
+                server.address = "attacker.example",
+                server.port = 8080_i64,
+                http.response.status_code = field::Empty,
+            );
+            span.record("http.response.status_code", 503_i64);
+        });
+        let series = r#"http_server_request_duration_seconds_count{http_request_method="_OTHER",http_route="/pots/{id}",http_response_status_code="503",error_type="503"} 1"#;
+        assert!(text.contains(series), "{text}");
+        assert!(!text.contains("attacker.example"), "{text}");
+        let idle = r#"http_server_active_requests{http_request_method="_OTHER"} 0"#;
+        assert!(text.contains(idle), "{text}");
+    }
+
+    #[test]
+    fn a_call_without_an_answer_is_observed_when_its_span_closes() {
+        let text = recorded(|| {
+            let span = info_span!(
+                "http.client",
+                otel.kind = "client",
+                http.request.method = "POST",
+                server.address = "payments",
+                server.port = 8083_i64,
+                error.type = field::Empty,
+            );
+            span.record("error.type", "timeout");
+        });
+        let series = r#"http_client_request_duration_seconds_count{http_request_method="POST",error_type="timeout",server_address="payments",server_port="8083"} 1"#;
+        assert!(text.contains(series), "{text}");
+    }
+
+    #[test]
+    fn a_client_4xx_is_an_error_of_the_call() {
+        let text = recorded(|| {
+            let span = info_span!(
+                "http.client",
+                otel.kind = "client",
+                http.request.method = "POST",
+                http.response.status_code = field::Empty,
+            );
+            span.record("http.response.status_code", 402_i64);
+        });
+        let series = r#"http_client_request_duration_seconds_count{http_request_method="POST",http_response_status_code="402",error_type="402"} 1"#;
+        assert!(text.contains(series), "{text}");
+    }
+
+    #[test]
+    fn spans_without_a_method_are_not_http_spans() {
+        let text = recorded(|| {
+            let _statement = info_span!("INSERT orders", otel.kind = "client").entered();
+        });
+        assert!(!text.contains("_count{"), "{text}");
+    }
+}
