@@ -1,44 +1,5 @@
-//! [`Carrier`]: the request id and the W3C context of a span as a few strings, for work that
-//! leaves the request's task through something other than an HTTP call — a row written now and
-//! read later (a transactional outbox), a message on a queue.
-//!
-//! The task-local id and the span's context end with the task. To carry them across, write
-//! them out as text where the work is handed over, and read them back where it is picked up:
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! use std::collections::HashMap;
-//! use ordertrail::correlation::{self, RequestId};
-//! use ordertrail::propagation::Carrier;
-//!
-//! // Where the work is handed over: inside the request.
-//! let id: RequestId = "order-1".parse().unwrap();
-//! let headers: HashMap<&str, String> = correlation::scope(id, async {
-//!     let span = tracing::info_span!("publish", otel.kind = "producer");
-//!     let carrier = Carrier::capture(&span);
-//!     carrier.fields().map(|(k, v)| (k, v.to_owned())).collect()
-//! })
-//! .await;
-//!
-//! // Where it is picked up: another task, another process.
-//! let carrier = Carrier::extract(|name| headers.get(name).map(String::as_str));
-//! let span = tracing::info_span!("process", otel.kind = "consumer");
-//! carrier.set_parent_of(&span);
-//! let id = carrier.request_id().cloned().unwrap();
-//! correlation::scope(id, async {
-//!     assert_eq!(correlation::current().unwrap().as_str(), "order-1");
-//! })
-//! .await;
-//! # }
-//! ```
-//!
-//! # Bounds
-//! A carrier read from outside ([`Carrier::extract`]) holds only values within the limits of
-//! inbound HTTP headers: a request id [`RequestId::parse`] accepts, a `traceparent` of at most
-//! [`MAX_TRACEPARENT_BYTES`], a `tracestate` and a `baggage` within
-//! [`MAX_TRACESTATE_BYTES`](super::MAX_TRACESTATE_BYTES) and
-//! [`MAX_BAGGAGE_BYTES`](super::MAX_BAGGAGE_BYTES) and their entry limits. A value out of
-//! bounds is dropped alone; the others still apply.
+//! [`Carrier`]: the request id and the W3C context of a span as text, for work handed over
+//! through a table or a queue.
 
 use std::collections::HashMap;
 
@@ -61,7 +22,47 @@ const TRACEPARENT: &str = "traceparent";
 const TRACESTATE: &str = "tracestate";
 const BAGGAGE: &str = "baggage";
 
-/// A request id and a W3C context, as text. See the [module docs](self).
+/// The request id and the W3C context of a span as a few strings, for work that
+/// leaves the request's task through something other than an HTTP call — a row written now and
+/// read later (a transactional outbox), a message on a queue.
+///
+/// The task-local id and the span's context end with the task. To carry them across, write
+/// them out as text where the work is handed over, and read them back where it is picked up:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use std::collections::HashMap;
+/// use ordertrail::correlation::{self, RequestId};
+/// use ordertrail::propagation::Carrier;
+///
+/// // Where the work is handed over: inside the request.
+/// let id: RequestId = "order-1".parse().unwrap();
+/// let headers: HashMap<&str, String> = correlation::scope(id, async {
+///     let span = tracing::info_span!("publish", otel.kind = "producer");
+///     let carrier = Carrier::capture(&span);
+///     carrier.fields().map(|(k, v)| (k, v.to_owned())).collect()
+/// })
+/// .await;
+///
+/// // Where it is picked up: another task, another process.
+/// let carrier = Carrier::extract(|name| headers.get(name).map(String::as_str));
+/// let span = tracing::info_span!("process", otel.kind = "consumer");
+/// carrier.set_parent_of(&span);
+/// let id = carrier.request_id().cloned().unwrap();
+/// correlation::scope(id, async {
+///     assert_eq!(correlation::current().unwrap().as_str(), "order-1");
+/// })
+/// .await;
+/// # }
+/// ```
+///
+/// # Bounds
+/// A carrier read from outside ([`Carrier::extract`]) holds only values within the limits of
+/// inbound HTTP headers: a request id [`RequestId::parse`] accepts, a `traceparent` of at most
+/// [`MAX_TRACEPARENT_BYTES`], a `tracestate` and a `baggage` within
+/// [`MAX_TRACESTATE_BYTES`](super::MAX_TRACESTATE_BYTES) and
+/// [`MAX_BAGGAGE_BYTES`](super::MAX_BAGGAGE_BYTES) and their entry limits. A value out of
+/// bounds is dropped alone; the others still apply.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Carrier {
     request_id: Option<RequestId>,
@@ -87,7 +88,7 @@ impl Carrier {
     }
 
     /// A carrier from stored or received fields, looked up by the names in [`FIELDS`], each
-    /// kept only within its bounds (see the [module docs](self)).
+    /// kept only within its bounds (see [Bounds](Carrier#bounds)).
     pub fn extract<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Self {
         let traceparent = get(TRACEPARENT).filter(|v| v.len() <= MAX_TRACEPARENT_BYTES);
         Self {
