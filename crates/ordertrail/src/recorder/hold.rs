@@ -41,7 +41,7 @@ impl Held {
     /// Holds `buffer` for `id`, or discards it (counted) when holding is off. Evicts what
     /// expired and, past the count, the oldest.
     pub(crate) fn put(&self, id: RequestId, buffer: Buffer, stats: &RecorderStats) {
-        if self.hold_for.is_zero() || self.max == 0 || buffer.len() == 0 {
+        if self.hold_for.is_zero() || self.max == 0 {
             discard(buffer, stats);
             return;
         }

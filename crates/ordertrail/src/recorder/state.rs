@@ -50,7 +50,7 @@ impl RequestState {
         let shared = Arc::clone(&self.shared);
         let buffer = self.take_buffer();
         let Some(trigger) = decide(&self.signals, status, latency, &shared.config) else {
-            if self.holds {
+            if self.holds && buffer.len() > 0 {
                 shared.held.put(self.id.clone(), buffer, &shared.stats);
             } else {
                 discard(buffer, &shared.stats);
