@@ -73,11 +73,24 @@ fn installed() -> &'static Installed {
             .with(json.with_filter(EnvFilter::new("info")))
             .with(recorder.with_filter(filter))
             .init();
+        install_panic_hook_keeping_default();
         Installed {
             capture,
             recorder: handle,
         }
     })
+}
+
+/// Our panic hook (a panic becomes an `ERROR` event in its request), then the default one, so
+/// a failing assertion still prints its message.
+fn install_panic_hook_keeping_default() {
+    let default = std::panic::take_hook();
+    ordertrail::logging::install_panic_hook();
+    let ours = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        ours(info);
+        default(info);
+    }));
 }
 
 /// The lines of `request_id`, in the order written.
@@ -162,6 +175,7 @@ async fn services() -> String {
         .route("/slow", get(slow))
         .route("/error-event", get(error_event))
         .route("/spawned", get(spawned))
+        .route("/panic", get(panics))
         .route("/chain", get(chain))
         .with_state(internal);
     let correlation = CorrelationLayer::new()
@@ -180,6 +194,11 @@ async fn error_event() -> StatusCode {
     debug!("before the error");
     error!("something broke");
     StatusCode::OK
+}
+
+async fn panics() -> StatusCode {
+    debug!("about to panic");
+    panic!("a handler bug");
 }
 
 async fn spawned() -> StatusCode {
@@ -267,6 +286,7 @@ async fn slow_error_event_status_and_spawned_work_each_replay() {
             vec!["step one", "step two"],
             "status",
         ),
+        ("/panic", "panic-1", vec!["about to panic"], "panic"),
         (
             "/spawned",
             "spawned-1",

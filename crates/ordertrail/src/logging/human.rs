@@ -279,4 +279,25 @@ mod tests {
             lines[0]
         );
     }
+
+    #[test]
+    fn a_replayed_line_is_marked_and_keeps_its_time() {
+        use crate::recorder::{Marker, ReplaySink as _, Trigger};
+        let kept =
+            crate::recorder::kept_tests::kept_events(|| tracing::debug!(amount = 12, "charging"));
+        let capture = Capture::default();
+        let layer = HumanLayer {
+            make_writer: capture.clone(),
+            ansi: false,
+        };
+        let marker = Marker {
+            trigger: Trigger::Slow,
+            dropped: 0,
+        };
+        layer.replay_sink().replay(&kept[0], &marker);
+        let lines = capture.lines();
+        assert_eq!(after_level(&lines[0]), "↺ charging amount=12 replayed=slow");
+        let stamp = humantime::format_rfc3339_millis(kept[0].time()).to_string();
+        assert!(lines[0].starts_with(&stamp[11..23]), "{}", lines[0]);
+    }
 }

@@ -655,4 +655,50 @@ pub(super) mod tests {
         assert_eq!(value["service"], "payments");
         assert_eq!(value["message"], "");
     }
+
+    #[test]
+    fn a_replayed_line_keeps_its_time_and_fields_and_carries_the_marker() {
+        use crate::recorder::{Marker, ReplaySink as _, Trigger};
+        let kept = crate::recorder::kept_tests::kept_events(|| {
+            let span = tracing::info_span!("charge", order_id = "o-1");
+            span.in_scope(|| tracing::debug!(amount = 12, replayed = "not the marker", "charging"));
+        });
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        let capture = Capture::default();
+        let sink = JsonLayer::new("payments", capture.clone()).replay_sink();
+        let marker = Marker {
+            trigger: Trigger::ServerError,
+            dropped: 2,
+        };
+        sink.replay(&kept[0], &marker);
+        let lines = capture.lines();
+        let (line, _) = parse_line(&lines[0]);
+        assert_eq!(
+            (
+                &line["level"],
+                &line["message"],
+                &line["order_id"],
+                &line["amount"]
+            ),
+            (
+                &json!("DEBUG"),
+                &json!("charging"),
+                &json!("o-1"),
+                &json!(12)
+            )
+        );
+        assert_eq!(
+            (
+                &line["replayed"],
+                &line["replay_trigger"],
+                &line["replay_dropped"]
+            ),
+            (&json!(true), &json!("server_error"), &json!(2))
+        );
+        let written = humantime::format_rfc3339_micros(kept[0].time()).to_string();
+        assert_eq!(
+            line["timestamp"], written,
+            "the event's own time, not the replay's"
+        );
+    }
 }

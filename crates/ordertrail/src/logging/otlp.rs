@@ -283,4 +283,32 @@ mod tests {
         assert!(records[1].trace_context().is_none());
         assert_eq!(attribute(&records[1], "service"), Some(&text("orders")));
     }
+
+    #[test]
+    fn a_replayed_record_has_the_events_time_and_the_marker() {
+        use crate::recorder::{Marker, ReplaySink as _, Trigger};
+        let kept =
+            crate::recorder::kept_tests::kept_events(|| tracing::debug!(amount = 12, "charging"));
+        let (layer, emitted) = otlp_layer();
+        let marker = Marker {
+            trigger: Trigger::DownstreamFailed,
+            dropped: 3,
+        };
+        layer.replay_sink().replay(&kept[0], &marker);
+        let [record] = &emitted.records()[..] else {
+            panic!("expected one record");
+        };
+        assert_eq!(record.timestamp(), Some(kept[0].time()));
+        assert_eq!(record.severity_number(), Some(Severity::Debug));
+        assert_eq!(attribute(record, "amount"), Some(&AnyValue::Int(12)));
+        assert_eq!(
+            attribute(record, "replayed"),
+            Some(&AnyValue::Boolean(true))
+        );
+        assert_eq!(
+            attribute(record, "replay_trigger"),
+            Some(&text("downstream_failed"))
+        );
+        assert_eq!(attribute(record, "replay_dropped"), Some(&AnyValue::Int(3)));
+    }
 }

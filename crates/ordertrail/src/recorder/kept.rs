@@ -88,8 +88,78 @@ fn estimate(message: Option<&FieldValue>, fields: &Fields) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    //! Also what the log layers' replay tests share: [`kept_events`].
+
+    use std::sync::Mutex;
+
+    use tracing::Subscriber;
+    use tracing_subscriber::layer::{Context, SubscriberExt as _};
+    use tracing_subscriber::registry::LookupSpan;
+
     use super::*;
+    use crate::logging::{store_span_fields, update_span_fields};
+
+    /// Keeps every event, with the record of its spans, as the recorder would.
+    #[derive(Clone, Default)]
+    struct KeepAll(Arc<Mutex<Vec<KeptEvent>>>);
+
+    impl<S: Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for KeepAll {
+        fn on_new_span(
+            &self,
+            attrs: &tracing::span::Attributes<'_>,
+            id: &tracing::span::Id,
+            ctx: Context<'_, S>,
+        ) {
+            store_span_fields(attrs, id, &ctx);
+        }
+
+        fn on_record(
+            &self,
+            id: &tracing::span::Id,
+            values: &tracing::span::Record<'_>,
+            ctx: Context<'_, S>,
+        ) {
+            update_span_fields(id, values, &ctx);
+        }
+
+        fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+            let mut spans = FlatRecord::default();
+            if let Some(scope) = ctx.event_scope(event) {
+                spans.fill_spans(scope.from_root());
+            }
+            let kept = KeptEvent::new(event, Arc::new(spans));
+            self.0.lock().unwrap().push(kept);
+        }
+    }
+
+    /// The events `f` logs, kept.
+    pub(crate) fn kept_events(f: impl FnOnce()) -> Vec<KeptEvent> {
+        let keep = KeepAll::default();
+        let subscriber = tracing_subscriber::registry().with(keep.clone());
+        tracing::subscriber::with_default(subscriber, f);
+        std::mem::take(&mut *keep.0.lock().unwrap())
+    }
+
+    #[test]
+    fn a_kept_event_has_its_spans_fields_then_its_own() {
+        let kept = kept_events(|| {
+            let span = tracing::info_span!("charge", order_id = "o-1", shared = "span");
+            span.in_scope(|| tracing::debug!(shared = "event", amount = 12, "charging"));
+        });
+        let record = kept[0].record();
+        let names: Vec<&str> = record.fields.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, ["order_id", "shared", "amount"]);
+        assert_eq!(record.fields[1].1.as_str(), Some("event"));
+        assert_eq!(
+            record
+                .message
+                .and_then(|m| m.as_str().map(str::to_owned))
+                .as_deref(),
+            Some("charging")
+        );
+        assert_eq!(kept[0].level(), Level::DEBUG);
+    }
 
     #[test]
     fn longer_text_costs_more() {

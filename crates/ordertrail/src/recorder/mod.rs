@@ -110,5 +110,8 @@ pub(crate) use state::{begin, finish};
 #[cfg_attr(not(feature = "reqwest"), allow(unused_imports))]
 pub(crate) use state::{downstream_failed, outgoing};
 
+#[cfg(test)]
+pub(crate) use kept::tests as kept_tests;
+
 /// The response header naming the trigger when a request's detail was replayed.
 pub const REPLAY_HEADER: &str = "x-ordertrail-replay";
