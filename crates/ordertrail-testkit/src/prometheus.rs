@@ -4,8 +4,9 @@
 //!
 //! A test needing it calls [`Prometheus::start`]. Without `prometheus` on PATH it fails when
 //! `CI=true` (CI installs the package: a missing server there is a broken setup, never a pass),
-//! and elsewhere returns `None` after saying on stderr why the test did not run.
+//! and elsewhere returns `None` after saying on stderr, uncaptured, why the test did not run.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -37,7 +38,8 @@ impl Prometheus {
             let why =
                 format!("{test}: needs `prometheus` on PATH (apt-get install prometheus); not run");
             assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
-            eprintln!("{why}");
+            // Straight to the stderr stream: libtest captures `eprintln!` of passing tests.
+            let _ = writeln!(std::io::stderr().lock(), "{why}");
             return None;
         }
         for _ in 0..3 {
