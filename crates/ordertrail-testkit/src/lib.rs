@@ -50,11 +50,11 @@ pub use collector::{
     CLIENT, EXPORT_WAIT, SERVER, SpanIndex, server_span, spans_with_request_id, start_collector,
     wait_until,
 };
+pub use flight::{FlightRun, LINES_WAIT};
 pub use http::{
     HEADER, REQUEST_TIMEOUT, Reply, TraceParent, assert_uuid_v7, client, client_builder,
     get_with_id, send,
 };
-pub use flight::{FlightRun, LINES_WAIT};
 pub use local_run::LocalRun;
 pub use logs::{Line, LineExt, LogCursor, lines, raw_logs, read_json_lines, wait_for_line};
 pub use nats::NatsServer;
