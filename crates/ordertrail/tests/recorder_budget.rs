@@ -22,7 +22,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
 const REQUESTS: usize = 2_000;
-const EVENTS_PER_REQUEST: usize = 40;
+const EVENTS_PER_REQUEST: usize = 16;
 const BUDGET: usize = 512 * 1024;
 const MAX_EVENTS: usize = 64;
 /// The longest the gate waits for every request to arrive.
@@ -100,6 +100,24 @@ async fn load(url: &str) -> usize {
     ok
 }
 
+/// Both ends of 2,000 connections live in this process: say so plainly when the descriptor
+/// limit cannot hold them, rather than failing with "too many open files" half-way.
+fn assert_enough_descriptors() {
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    let soft = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|n| n.parse::<usize>().ok());
+    if let Some(soft) = soft {
+        let needed = REQUESTS * 2 + 200;
+        assert!(
+            soft >= needed,
+            "ulimit -n is {soft}; this test needs {needed} (raise it)"
+        );
+    }
+}
+
 /// Installs the process's subscriber: a JSON output (to nowhere) at `info` and the recorder,
 /// replaying into a capture of the replayed lines.
 fn install() -> (RecorderHandle, Capture) {
@@ -139,6 +157,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_requests_in_flight_stay_within_the_budget() {
+    assert_enough_descriptors();
     let (handle, capture) = install();
     let (all_in, _) = watch::channel(false);
     let gate = Gate {
