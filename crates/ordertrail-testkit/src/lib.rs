@@ -55,7 +55,6 @@ pub use http::{
     HEADER, REQUEST_TIMEOUT, Reply, TraceParent, assert_uuid_v7, client, client_builder,
     get_with_id, send,
 };
-pub use flight::{FlightRun, LINES_WAIT};
 pub use local_run::LocalRun;
 pub use logs::{Line, LineExt, LogCursor, lines, raw_logs, read_json_lines, wait_for_line};
 pub use nats::NatsServer;
