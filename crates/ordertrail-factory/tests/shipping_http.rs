@@ -111,6 +111,24 @@ async fn one_order_reaches_shipping_over_http_in_one_id_and_trace() {
         process.span_context.trace_id(),
         publish.span_context.trace_id()
     );
+
+    let url = format!(
+        "{}/shipments/{order_id}",
+        factory.url(ServiceName::Shipping)
+    );
+    let shipment: serde_json::Value = client()
+        .get(url)
+        .send()
+        .await
+        .expect("shipping answers")
+        .json()
+        .await
+        .expect("a shipment");
+    assert_eq!(shipment["request_id"], "journey-http-1");
+    assert!(
+        shipment["order_to_shipped_ms"].as_f64().is_some(),
+        "{shipment}"
+    );
     factory.stop().await;
 }
 

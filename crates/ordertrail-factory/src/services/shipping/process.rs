@@ -138,13 +138,14 @@ async fn ship(parts: Parts<'_>, delivered: Delivered<'_>) -> Result<Shipment, Sh
         tracing::warn!(attempt, order_id = %event.order_id, "shipping attempt failed: injected failure");
         return Err(ShipError::Injected);
     }
+    let order_to_shipped_ms = event.age_ms();
     let (shipment, new) = shipments.record(Shipment {
         order_id: event.order_id.clone(),
         shipment_id: uuid::Uuid::now_v7().to_string(),
         request_id: correlation::current().map(|id| id.to_string()),
         attempt,
+        order_to_shipped_ms,
     });
-    let order_to_shipped_ms = event.age_ms();
     if new {
         tracing::info!(
             attempt,
