@@ -15,12 +15,11 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::Path;
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
-use ordertrail_testkit::{Binary, binary, free_port};
+use ordertrail_testkit::bench::UpRun;
+use ordertrail_testkit::{Binary, binary};
 
 /// Growth allowed between the warm sample and the last one.
 const MAX_GROWTH_KIB: u64 = 8 * 1024;
@@ -28,7 +27,7 @@ const MAX_GROWTH_KIB: u64 = 8 * 1024;
 /// Time between two samples.
 const SAMPLE_EVERY: Duration = Duration::from_secs(10);
 
-/// How long `up` may take to answer on the gateway.
+/// How long `up` may take to answer on the gateway, or to stop.
 const READY_WITHIN: Duration = Duration::from_secs(60);
 
 fn main() -> ExitCode {
@@ -36,16 +35,14 @@ fn main() -> ExitCode {
     let concurrency = env_number("SOAK_CONCURRENCY", 16);
     let ordertrail = binary!();
     let dir = ordertrail.fresh_dir("soak");
-    let base = free_base_port();
-    let up = Up(start_up(&ordertrail, &dir, base));
-    let gateway = format!("http://127.0.0.1:{base}");
-    wait_ready(&gateway);
+    let up = UpRun::start(ordertrail.command(), &dir, READY_WITHIN);
+    up.wait_ready();
 
     let started = Instant::now();
-    let mut load = start_load(&ordertrail, &dir, &gateway, seconds, concurrency);
+    let mut load = start_load(&ordertrail, &dir, &up.gateway(), seconds, concurrency);
     let mut samples: Vec<(Duration, BTreeMap<String, u64>)> = Vec::new();
     loop {
-        samples.push((started.elapsed(), rss_of_tree(up.0.id())));
+        samples.push((started.elapsed(), rss_of_tree(up.pid())));
         print_sample(samples.last().expect("a sample"));
         if load.try_wait().expect("wait for load").is_some() {
             break;
@@ -53,35 +50,8 @@ fn main() -> ExitCode {
         std::thread::sleep(SAMPLE_EVERY);
     }
     print_load(&dir.join("load.json"));
-
-    drop(up);
+    up.stop();
     verdict(&samples, seconds)
-}
-
-/// The running `up`: stopped like Ctrl-C stops it when dropped, also when the bench panics.
-struct Up(std::process::Child);
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = kill(pid(self.0.id()), Signal::SIGINT);
-        let _ = self.0.wait();
-    }
-}
-
-/// `ordertrail up` in `dir` with its services' ports from `base` and the collector's at the end
-/// of [`PORTS`], its output in `dir/up.log`.
-fn start_up(ordertrail: &Binary, dir: &Path, base: u16) -> std::process::Child {
-    let log = File::create(dir.join("up.log")).expect("up.log");
-    ordertrail
-        .command()
-        .args(["up", "--base-port", &base.to_string()])
-        .args(["--otlp-port", &(base + PORTS - 1).to_string()])
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("up.log"))
-        .stderr(log)
-        .spawn()
-        .expect("start ordertrail up")
 }
 
 /// `ordertrail load` for `seconds` against `gateway`, its JSON summary in `dir/load.json`.
@@ -105,41 +75,6 @@ fn start_load(
         .stderr(Stdio::null())
         .spawn()
         .expect("start ordertrail load")
-}
-
-/// Consecutive free ports taken by `up`: one per service from the base, room to spare, and the
-/// collector's last.
-const PORTS: u16 = 10;
-
-/// [`PORTS`] consecutive free ports; the first.
-fn free_base_port() -> u16 {
-    for _ in 0..50 {
-        let base = free_port();
-        let all_free = (0..PORTS).all(|i| {
-            base.checked_add(i)
-                .is_some_and(|port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
-        });
-        if all_free {
-            return base;
-        }
-    }
-    panic!("no {PORTS} consecutive free ports");
-}
-
-fn wait_ready(gateway: &str) {
-    let deadline = Instant::now() + READY_WITHIN;
-    let url = format!("{gateway}/healthz");
-    while Instant::now() < deadline {
-        let answered = Command::new("curl")
-            .args(["-fs", "-o", "/dev/null", "--max-time", "1", &url])
-            .status()
-            .is_ok_and(|s| s.success());
-        if answered {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("the gateway did not answer {url} within {READY_WITHIN:?}");
 }
 
 /// `VmRSS` in KiB of `root` (named `up+collector`) and of every process below it, each named
@@ -277,8 +212,4 @@ fn env_number(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-fn pid(id: u32) -> Pid {
-    Pid::from_raw(i32::try_from(id).expect("pid fits i32"))
 }

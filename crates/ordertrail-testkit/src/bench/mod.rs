@@ -9,14 +9,17 @@
 //! - this module: pinning, and [`Proc`], a server process killed on drop.
 //! - `drive`: [`drive`], closed loops of one [`Target`] on keep-alive connections, and the
 //!   [`Run`] they measured.
+//! - `up`: [`UpRun`], the whole factory under `ordertrail up` on free ports.
 
 mod drive;
+mod up;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 pub use drive::{Run, Target, drive, median, wait_ready};
+pub use up::{UP_PORTS, UpRun, free_base_port};
 
 /// Pins the calling process (and threads it creates later) to `core`.
 pub fn pin_self(core: usize) {
