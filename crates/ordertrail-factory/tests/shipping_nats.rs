@@ -118,6 +118,14 @@ async fn one_order_crosses_gateway_orders_the_relay_nats_and_shipping_in_one_id_
     let factory = factory(&nats).await;
     let order_id = place(&client(), &factory, "journey-nats-1").await;
     wait_shipped(std::slice::from_ref(&order_id), Duration::from_secs(10)).await;
+    // The relay logs the publish once JetStream acknowledged it: maybe after shipping shipped.
+    eventually("the relay's publish line", Duration::from_secs(5), || {
+        lines().iter().any(|l| {
+            l.message() == Some("outbox event published")
+                && l.request_id() == Some("journey-nats-1")
+        })
+    })
+    .await;
 
     let lines = lines();
     let ours: Vec<&Line> = lines
@@ -205,11 +213,14 @@ async fn a_poison_message_lands_in_the_dead_letter_stream_with_its_id() {
         Some("not an order event")
     );
     assert_eq!(&dead.payload[..], b"not an order");
-    let lines = lines();
-    let logged = lines
-        .iter()
-        .find(|l| l.message() == Some("event dead-lettered"));
-    assert_eq!(logged.and_then(|l| l.request_id()), Some("poison-1"));
+    // The line is written once JetStream acknowledged the dead letter, which may be after
+    // the letter reached the reader above.
+    eventually("the dead-letter line", Duration::from_secs(5), || {
+        lines().iter().any(|l| {
+            l.message() == Some("event dead-lettered") && l.request_id() == Some("poison-1")
+        })
+    })
+    .await;
     factory.stop().await;
 }
 
