@@ -290,6 +290,10 @@ pub(crate) struct LoadArgs {
     /// from the gateway's latency histogram.
     #[arg(long, value_name = "URL")]
     pub(crate) prometheus: Option<String>,
+    /// Also report the confirmed orders' time from order to shipped, read at this shipping
+    /// service (base URL, e.g. http://127.0.0.1:8084) after the run.
+    #[arg(long, value_name = "URL")]
+    pub(crate) shipping: Option<String>,
 }
 
 /// `--log-format`: how stdout lines look.

@@ -81,6 +81,9 @@ fn config(args: &LoadArgs) -> LoadConfig {
     if let Some(seed) = args.seed {
         config = config.seed(seed);
     }
+    if let Some(shipping) = &args.shipping {
+        config = config.shipping(shipping);
+    }
     config
 }
 

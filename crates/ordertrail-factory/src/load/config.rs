@@ -68,6 +68,9 @@ pub struct LoadConfig {
     pub skus: Vec<String>,
     /// Seed of the random choices, for a repeatable mix.
     pub seed: u64,
+    /// Shipping's base URL: after the run, the confirmed orders' time from order to shipped
+    /// is read there (see [`Shipped`](super::Shipped)); `None`: not measured.
+    pub shipping: Option<String>,
 }
 
 impl LoadConfig {
@@ -84,7 +87,15 @@ impl LoadConfig {
             timeout: Duration::from_secs(10),
             skus: DEFAULT_SKUS.iter().map(|s| (*s).to_owned()).collect(),
             seed: 0x6f72_6465_7273,
+            shipping: None,
         }
+    }
+
+    /// Measures the time from order to shipped at shipping's base URL `url` after the run.
+    #[must_use]
+    pub fn shipping(mut self, url: impl Into<String>) -> Self {
+        self.shipping = Some(url.into());
+        self
     }
 
     /// Stops after `orders`.

@@ -14,6 +14,7 @@ use super::config::{LoadConfig, LoadConfigError};
 use super::failure::{NoAnswer, failed};
 use super::mix::OrderMix;
 use super::pacer::Pacer;
+use super::shipped::{self, MAX_SAMPLED};
 use super::stats::{Outcome, Stats};
 use super::summary::Summary;
 use ordertrail::correlation::DEFAULT_HEADER;
@@ -53,12 +54,18 @@ pub async fn run(
     let url = format!("{}/orders", config.gateway.trim_end_matches('/'));
     let mix = OrderMix::new(config);
     let started = Instant::now();
+    let keep = match config.shipping {
+        Some(_) => MAX_SAMPLED / config.concurrency.max(1),
+        None => 0,
+    };
     let workers = (0..config.concurrency).map(|n| {
         let worker = Worker {
             client: &client,
             url: &url,
             mix: &mix,
             rng: fastrand::Rng::with_seed(config.seed.wrapping_add(n as u64)),
+            confirmed: Vec::new(),
+            keep,
         };
         worker.run(&pacer, &progress)
     });
@@ -72,13 +79,20 @@ pub async fn run(
         }
     };
     let mut stats = Stats::default();
-    tallies.into_iter().for_each(|t| stats.merge(t));
+    let mut confirmed = Vec::new();
+    for (tally, ids) in tallies {
+        stats.merge(tally);
+        confirmed.extend(ids);
+    }
     if stats.answered() == 0 && stats.total() > 0 {
         return Err(no_answer(config, &stats).into());
     }
     let mut summary =
         Summary::new(&stats, started.elapsed()).asked(config.rate, config.concurrency);
     summary.interrupted = interrupted;
+    if let Some(shipping) = &config.shipping {
+        summary.order_to_shipped = Some(shipped::measure(&client, shipping, &confirmed).await);
+    }
     Ok(summary)
 }
 
@@ -91,23 +105,26 @@ fn no_answer(config: &LoadConfig, stats: &Stats) -> NoAnswer {
     }
 }
 
-/// One worker: one order at a time.
+/// One worker: one order at a time. It keeps the ids of its first `keep` confirmed orders,
+/// for the order-to-shipped lookups after the run.
 struct Worker<'a> {
     client: &'a reqwest::Client,
     url: &'a str,
     mix: &'a OrderMix,
     rng: fastrand::Rng,
+    confirmed: Vec<String>,
+    keep: usize,
 }
 
 impl Worker<'_> {
-    async fn run(mut self, pacer: &Pacer, progress: &impl Fn(&Outcome)) -> Stats {
+    async fn run(mut self, pacer: &Pacer, progress: &impl Fn(&Outcome)) -> (Stats, Vec<String>) {
         let mut stats = Stats::default();
         while pacer.next().await.is_some() {
             let outcome = self.place().await;
             stats.record(&outcome);
             progress(&outcome);
         }
-        stats
+        (stats, self.confirmed)
     }
 
     async fn place(&mut self) -> Outcome {
@@ -129,8 +146,12 @@ impl Worker<'_> {
             .get(REPLAY_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        if let Err(err) = res.bytes().await {
-            return failed(&err, started);
+        let body = match res.bytes().await {
+            Ok(body) => body,
+            Err(err) => return failed(&err, started),
+        };
+        if status == 201 && self.confirmed.len() < self.keep {
+            self.confirmed.extend(order_id(&body));
         }
         Outcome {
             request_id,
@@ -141,4 +162,10 @@ impl Worker<'_> {
             replay,
         }
     }
+}
+
+/// The `order_id` of a confirmed order's answer.
+fn order_id(body: &[u8]) -> Option<String> {
+    let order: serde_json::Value = serde_json::from_slice(body).ok()?;
+    order["order_id"].as_str().map(str::to_owned)
 }

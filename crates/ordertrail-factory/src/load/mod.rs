@@ -26,6 +26,7 @@
 //!   [`RateProbe`] that measures it early in a run, and [`format_rate`].
 //! - `failure`: orders that got no answer, and [`NoAnswer`], a run in which none did.
 //! - `engine`: [`run`], the workers; [`LoadError`].
+//! - `shipped`: [`Shipped`], the confirmed orders' time from order to shipped, read at shipping.
 //! - `prometheus`: [`PrometheusLatency`], Prometheus's percentiles over the run's window.
 
 mod config;
@@ -35,6 +36,7 @@ mod mix;
 mod pacer;
 mod prometheus;
 mod reach;
+mod shipped;
 mod stats;
 mod summary;
 
@@ -50,5 +52,6 @@ pub use prometheus::{
     GATEWAY_ORDERS, PrometheusError, PrometheusLatency, SCRAPE_WAIT, latency as prometheus_latency,
 };
 pub use reach::{PROBE_ORDERS, PROBE_TIME, RateProbe, Reach, format_rate};
+pub use shipped::{MAX_SAMPLED, Shipped, WAIT_FOR_SHIPPED};
 pub use stats::{Outcome, SLOWEST, Slow, Stats};
 pub use summary::{Latency, SlowOrder, Summary};

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::reach::{Reach, format_rate};
+use super::shipped::Shipped;
 use super::stats::Stats;
 
 /// Below this share of the asked rate, the summary says why the rate was not reached.
@@ -40,6 +41,9 @@ pub struct Summary {
     pub replays: BTreeMap<String, u64>,
     /// The slowest answered orders, slowest first.
     pub slowest: Vec<SlowOrder>,
+    /// The confirmed orders' time from order to shipped, when shipping was asked
+    /// ([`LoadConfig::shipping`](super::LoadConfig::shipping)); `null` otherwise.
+    pub order_to_shipped: Option<Shipped>,
 }
 
 /// Latency percentiles, in milliseconds.
@@ -102,6 +106,7 @@ impl Summary {
                     follow: format!("ordertrail follow {}", s.request_id),
                 })
                 .collect(),
+            order_to_shipped: None,
         }
     }
 
@@ -171,6 +176,14 @@ impl Summary {
             .iter()
             .map(|(k, v)| format!("{k}: {v}"))
             .collect();
+        if let Some(shipped) = &self.order_to_shipped {
+            let l = &shipped.latency_ms;
+            let _ = writeln!(
+                out,
+                "shipped   p50 {:.2} ms   p90 {:.2} ms   p99 {:.2} ms   max {:.2} ms   ({} of {} confirmed orders looked up)",
+                l.p50, l.p90, l.p99, l.max, shipped.shipped, shipped.sampled
+            );
+        }
         let _ = writeln!(out, "status    {}", statuses.join("   "));
         if !self.replays.is_empty() {
             let replays: Vec<String> = self
