@@ -106,6 +106,24 @@ fn follow_shows_the_shipping_hop_and_the_time_to_shipped() {
         rows.iter().any(|l| l.trim_start().starts_with("shipping")),
         "a shipping row:\n{shown}"
     );
+    let json = until_success(
+        || {
+            let mut follow = ordertrail.command();
+            follow
+                .args(["follow", "follow-ship-1", "--json", "--log-dir"])
+                .arg(&logs);
+            follow
+        },
+        Duration::from_secs(30),
+    );
+    let doc: serde_json::Value = serde_json::from_str(&json).expect("one JSON document");
+    let traces = doc["traces"].as_array().expect("traces");
+    assert!(
+        traces.iter().any(|t| t["order_to_shipped_ms"]
+            .as_f64()
+            .is_some_and(|ms| ms >= 0.0)),
+        "{doc}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

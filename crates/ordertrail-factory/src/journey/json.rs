@@ -9,6 +9,7 @@
 //!     "duration_ms": 9.8,
 //!     "services": ["gateway", "orders", "inventory", "payments"],
 //!     "span_count": 14,
+//!     "order_to_shipped_ms": 3.2,
 //!     "spans": [{
 //!       "span_id": "…", "parent_span_id": null, "service": "gateway", "name": "POST /orders",
 //!       "kind": "server", "start_offset_ms": 0.0, "duration_ms": 8.1, "status": "unset",
@@ -22,7 +23,8 @@
 //! }
 //! ```
 //! `traces` are oldest first (a retry with the same id is a second trace); `spans` holds the
-//! roots of each trace, `children` nest in start order. Offsets are from the trace's first
+//! roots of each trace, `children` nest in start order. `order_to_shipped_ms` is the time from
+//! confirmation to shipment when the trace reached shipping, else `null`. Offsets are from the trace's first
 //! span. `kind` is `server`, `client`, `internal`, `producer`, `consumer` or `unspecified`;
 //! `status` is `unset`, `ok` or `error`; `flagged` is true for an error status or a non-2xx
 //! `http_status`.
@@ -33,6 +35,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::model::{LogRecord, SpanKind, SpanStatus};
+use super::shipped::order_to_shipped_ms;
 use super::tree::{Journey, SpanNode, TraceTree};
 
 /// The document described in the module docs, keys in the order shown there.
@@ -66,6 +69,7 @@ struct TraceDoc<'a> {
     duration_ms: f64,
     services: Vec<&'a str>,
     span_count: usize,
+    order_to_shipped_ms: Option<f64>,
     spans: Vec<SpanDoc<'a>>,
 }
 
@@ -105,6 +109,7 @@ impl<'a> TraceDoc<'a> {
             duration_ms: ms(trace.end_unix_nano.saturating_sub(origin)),
             services: trace.services(),
             span_count: trace.spans().len(),
+            order_to_shipped_ms: order_to_shipped_ms(trace),
             spans: trace
                 .roots
                 .iter()
@@ -190,6 +195,7 @@ mod tests {
         assert_eq!(child["start_offset_ms"], json!(2.5));
         assert_eq!(child["logs"][0]["offset_ms"], json!(3.0));
         assert_eq!(doc["traces"][0]["span_count"], json!(2));
+        assert_eq!(doc["traces"][0]["order_to_shipped_ms"], Value::Null);
         assert_eq!(doc["unplaced_logs"].as_array().map(Vec::len), Some(1));
         assert_eq!(
             doc["traces"][0]["start"],
