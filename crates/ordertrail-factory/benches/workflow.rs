@@ -8,7 +8,9 @@
 //! all. After the load, the run waits [`SETTLE`] so the outbox relay delivers what it holds to
 //! shipping before `up` stops; the relay's polls during that wait are the same in both runs.
 //!
-//! Run with `cargo bench --bench workflow` (needs `apt-get install valgrind`; about 3 minutes).
+//! Run with `cargo bench --bench workflow` (needs `apt-get install valgrind`; about 6 minutes);
+//! `-- --sdk-disabled` runs the services with `OTEL_SDK_DISABLED=true` (no spans, no OTLP log
+//! records or metrics exported; JSON lines still written), to tell the telemetry's share.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -34,14 +36,15 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
+    let sdk_disabled = std::env::args().any(|a| a == "--sdk-disabled");
     let ordertrail = binary!();
-    let few = count(&ordertrail, FEW);
-    let many = count(&ordertrail, MANY);
+    let few = count(&ordertrail, FEW, sdk_disabled);
+    let many = count(&ordertrail, MANY, sdk_disabled);
     report(&few, &many);
 }
 
 /// Instructions per process (named by what it runs) for `up` serving `orders` orders.
-fn count(ordertrail: &Binary, orders: u64) -> BTreeMap<String, u64> {
+fn count(ordertrail: &Binary, orders: u64, sdk_disabled: bool) -> BTreeMap<String, u64> {
     let dir = ordertrail.fresh_dir("workflow-instructions");
     let mut valgrind = Command::new("valgrind");
     valgrind
@@ -60,6 +63,9 @@ fn count(ordertrail: &Binary, orders: u64) -> BTreeMap<String, u64> {
         if text.starts_with("OTEL_") || text.starts_with("ORDERTRAIL_") || text == "RUST_LOG" {
             valgrind.env_remove(&name);
         }
+    }
+    if sdk_disabled {
+        valgrind.env("OTEL_SDK_DISABLED", "true");
     }
     let up = UpRun::start(valgrind, &dir, PATIENCE);
     up.wait_ready();

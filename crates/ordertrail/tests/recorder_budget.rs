@@ -100,22 +100,22 @@ async fn load(url: &str) -> usize {
     ok
 }
 
-/// Both ends of 2,000 connections live in this process: say so plainly when the descriptor
-/// limit cannot hold them, rather than failing with "too many open files" half-way.
+/// Both ends of 2,000 connections live in this process: raises the soft descriptor limit
+/// toward the hard one when it is too low (as a shell's `ulimit -n` would), and says so
+/// plainly when even the hard limit cannot hold them, rather than failing with "too many open
+/// files" half-way.
 fn assert_enough_descriptors() {
-    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
-    let soft = limits
-        .lines()
-        .find(|l| l.starts_with("Max open files"))
-        .and_then(|l| l.split_whitespace().nth(3))
-        .and_then(|n| n.parse::<usize>().ok());
-    if let Some(soft) = soft {
-        let needed = REQUESTS * 2 + 200;
-        assert!(
-            soft >= needed,
-            "ulimit -n is {soft}; this test needs {needed} (raise it)"
-        );
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let needed = u64::try_from(REQUESTS * 2 + 200).expect("fits u64");
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
+    if soft < needed {
+        let _ = setrlimit(Resource::RLIMIT_NOFILE, needed.min(hard), hard);
     }
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
+    assert!(
+        soft >= needed,
+        "open files: soft limit {soft}, hard limit {hard}; this test needs {needed}"
+    );
 }
 
 /// Installs the process's subscriber: a JSON output (to nowhere) at `info` and the recorder,
