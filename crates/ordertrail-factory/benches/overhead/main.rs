@@ -78,23 +78,48 @@ fn serve(variant: Variant, listen: &str, otlp: &str) {
 
 /// `--instructions`: every variant under callgrind, with the same collector set-up as below.
 fn count_instructions() {
-    let dir = std::env::temp_dir().join(format!(
-        "ordertrail-bench-instructions-{}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).expect("bench dir");
-    let collector = format!("127.0.0.1:{}", free_port());
-    let out = dir.to_string_lossy().into_owned();
-    let _collector = start(
-        Path::new(env!("CARGO_BIN_EXE_ordertrail")),
-        "1",
-        &["collect", "--listen", &collector, "--out", &out],
-        &[],
-        &dir.join("collector.out"),
-    );
-    let refused = format!("http://127.0.0.1:{}", free_port());
-    instructions::compare(&dir, &format!("http://{collector}"), &refused);
-    let _ = std::fs::remove_dir_all(&dir);
+    let bench = Bench::start("instructions");
+    instructions::compare(&bench.dir, &bench.collector, &bench.refused);
+}
+
+/// A scratch directory, `ordertrail collect` on core 1 writing into it, and an address that
+/// refuses connections; the directory is removed on drop.
+struct Bench {
+    dir: std::path::PathBuf,
+    /// The live collector's OTLP endpoint.
+    collector: String,
+    /// An OTLP endpoint where nothing listens.
+    refused: String,
+    _collector: ordertrail_testkit::bench::Proc,
+}
+
+impl Bench {
+    fn start(name: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("ordertrail-bench-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("bench dir");
+        let listen = format!("127.0.0.1:{}", free_port());
+        let out = dir.to_string_lossy().into_owned();
+        let collector = start(
+            Path::new(env!("CARGO_BIN_EXE_ordertrail")),
+            "1",
+            &["collect", "--listen", &listen, "--out", &out],
+            &[],
+            &dir.join("collector.out"),
+        );
+        Self {
+            dir,
+            collector: format!("http://{listen}"),
+            refused: format!("http://127.0.0.1:{}", free_port()),
+            _collector: collector,
+        }
+    }
+}
+
+impl Drop for Bench {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// One measurement of one variant.
@@ -106,32 +131,20 @@ struct Sample {
 }
 
 async fn compare(quick: bool) {
-    let dir =
-        std::env::temp_dir().join(format!("ordertrail-bench-overhead-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("bench dir");
-    let collector = format!("127.0.0.1:{}", free_port());
-    let out = dir.to_string_lossy().into_owned();
-    let _collector = start(
-        Path::new(env!("CARGO_BIN_EXE_ordertrail")),
-        "1",
-        &["collect", "--listen", &collector, "--out", &out],
-        &[],
-        &dir.join("collector.out"),
-    );
-    let refused = format!("http://127.0.0.1:{}", free_port());
+    let bench = Bench::start("overhead");
     let (rounds, warm, measure) = if quick { (1, 1, 2) } else { (3, 2, 5) };
     let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); Variant::ALL.len()];
     for round in 0..rounds {
         for (i, variant) in Variant::ALL.into_iter().enumerate() {
             let otlp = if variant == Variant::OrdertrailDown {
-                refused.clone()
+                &bench.refused
             } else {
-                format!("http://{collector}")
+                &bench.collector
             };
             let sample = measure_one(
-                &dir,
+                &bench.dir,
                 variant,
-                &otlp,
+                otlp,
                 Duration::from_secs(warm),
                 Duration::from_secs(measure),
             )
@@ -146,7 +159,6 @@ async fn compare(quick: bool) {
         }
     }
     report(rounds, samples);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 async fn measure_one(
