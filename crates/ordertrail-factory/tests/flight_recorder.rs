@@ -9,7 +9,7 @@ use std::time::Duration;
 use http::StatusCode;
 use ordertrail::recorder::{DEBUG_HEADER, DebugKey, REPLAY_HEADER};
 use ordertrail_testkit::{
-    APPROVED_CARD, EXPORT_WAIT, FlightRun, SERVICES, binary, order_body, wait_until,
+    APPROVED_CARD, EXPORT_WAIT, LocalRun, SERVICES, binary, order_body, wait_until,
 };
 use serde_json::Value;
 
@@ -17,7 +17,7 @@ const SECRET: &str = "flight test secret";
 
 /// Posts an order as `request_id` with extra headers; the status and the replay header.
 async fn order(
-    run: &FlightRun,
+    run: &LocalRun,
     request_id: &str,
     headers: &[(&str, &str)],
 ) -> (StatusCode, Option<String>) {
@@ -46,7 +46,7 @@ fn messages(lines: &[Value]) -> Vec<&str> {
 
 /// Asserts every service wrote `DEBUG` lines for `request_id`, each marked replayed, and
 /// that `expected` (service, message) are among them; returns the triggers seen per service.
-async fn assert_every_hop_replayed(run: &FlightRun, request_id: &str, expected: &[(&str, &str)]) {
+async fn assert_every_hop_replayed(run: &LocalRun, request_id: &str, expected: &[(&str, &str)]) {
     for service in SERVICES {
         run.wait_completed(service, request_id).await;
         let debug = run.debug_lines(service, request_id);
@@ -71,7 +71,8 @@ async fn assert_every_hop_replayed(run: &FlightRun, request_id: &str, expected: 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_payment_leaves_the_debug_lines_of_every_hop_in_logs_and_otlp() {
-    let run = FlightRun::start(&binary!(), &[("payments", "ORDERTRAIL_FAIL_RATE", "1.0")]).await;
+    let run =
+        LocalRun::start_with(&binary!(), &[("payments", "ORDERTRAIL_FAIL_RATE", "1.0")]).await;
     let (status, replay) = order(&run, "flight-failed", &[]).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
     assert_eq!(replay.as_deref(), Some("server_error"));
@@ -155,7 +156,7 @@ async fn a_failed_payment_leaves_the_debug_lines_of_every_hop_in_logs_and_otlp()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_debug_token_gives_one_requests_detail_at_every_hop_and_nothing_else_does() {
-    let run = FlightRun::start(&binary!(), &[("*", "ORDERTRAIL_DEBUG_SECRET", SECRET)]).await;
+    let run = LocalRun::start_with(&binary!(), &[("*", "ORDERTRAIL_DEBUG_SECRET", SECRET)]).await;
     let (status, replay) = order(&run, "flight-plain", &[]).await;
     assert_eq!((status, replay), (StatusCode::CREATED, None));
 
@@ -234,7 +235,7 @@ async fn a_slow_payment_replays_the_detail_of_the_slow_hops() {
         ("payments", "ORDERTRAIL_LATENCY_MS", "400"),
         ("*", "ORDERTRAIL_RECORDER_SLOW_MS", "300"),
     ];
-    let run = FlightRun::start(&binary!(), &env).await;
+    let run = LocalRun::start_with(&binary!(), &env).await;
     let (status, replay) = order(&run, "flight-slow", &[]).await;
     assert_eq!(
         (status, replay.as_deref()),

@@ -14,9 +14,8 @@
 //! - `binary`: [`Binary`], the real `ordertrail` command without the test's settings.
 //! - `child`: [`Child`], one process of the binary, SIGKILLed on drop.
 //! - `stack`: [`Stack`], the four services as processes exporting to one OTLP endpoint.
-//! - `flight`: [`FlightRun`], the four services with settings of their own, for the flight
-//!   recorder's tests.
-//! - `local_run`: [`LocalRun`], the four services writing one directory like `ordertrail up`.
+//! - `local_run`: [`LocalRun`], the four services writing one directory like `ordertrail up`,
+//!   each with settings of its own if asked, and readers of one request's lines.
 //! - `collector`: an in-test collector and the spans it received.
 //! - `prometheus`: [`Prometheus`], a real Prometheus with exemplar storage scraping the services.
 //! - `nats`: [`NatsServer`], a JetStream server on a free port for broker tests.
@@ -28,7 +27,6 @@
 mod binary;
 mod child;
 mod collector;
-mod flight;
 mod http;
 mod local_run;
 pub mod logs;
@@ -50,12 +48,11 @@ pub use collector::{
     CLIENT, EXPORT_WAIT, SERVER, SpanIndex, server_span, spans_with_request_id, start_collector,
     wait_until,
 };
-pub use flight::{FlightRun, LINES_WAIT};
 pub use http::{
     HEADER, REQUEST_TIMEOUT, Reply, TraceParent, assert_uuid_v7, client, client_builder,
     get_with_id, send,
 };
-pub use local_run::LocalRun;
+pub use local_run::{LINES_WAIT, LocalRun};
 pub use logs::{Line, LineExt, LogCursor, lines, raw_logs, read_json_lines, wait_for_line};
 pub use nats::NatsServer;
 pub use net::{eventually, free_port, free_ports, loopback, poll, poll_async};

@@ -5,14 +5,21 @@
 //!
 //! [`Stack`](crate::Stack) sends each service's stdout to a file of its own naming and takes no
 //! `--log-file`, so the processes are started here, each a [`Child`] (SIGKILLed on drop).
+//! [`LocalRun::start_with`] gives services settings of their own (a fault, a debug secret, a
+//! latency threshold), and the readers of one request's lines serve the flight recorder's
+//! tests, which read each service's `DEBUG` lines of one request.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use ordertrail_collector::{Collector, CollectorConfig};
+use ordertrail_collector::{Collector, CollectorConfig, ReceivedLog};
+use serde_json::Value;
 
-use crate::{Binary, Child, SERVICES, STARTUP, client, free_ports, loopback};
+use crate::{Binary, Child, SERVICES, STARTUP, client, free_ports, loopback, read_json_lines};
+
+/// How long a request's lines may take to reach the log files and the collector.
+pub const LINES_WAIT: Duration = Duration::from_secs(15);
 
 /// Four services writing to one directory, and the collector they export to.
 #[derive(Debug)]
@@ -30,7 +37,13 @@ impl LocalRun {
     /// Starts the collector and the four services of `binary`; waits until each answers
     /// `/healthz`.
     pub async fn start(binary: &Binary) -> Self {
-        let dir = binary.fresh_dir("follow");
+        Self::start_with(binary, &[]).await
+    }
+
+    /// [`LocalRun::start`], each service with the variables of `env` whose first item is its
+    /// name (or `"*"` for all).
+    pub async fn start_with(binary: &Binary, env: &[(&str, &str, &str)]) -> Self {
+        let dir = binary.fresh_dir("local-run");
         let listener = tokio::net::TcpListener::bind(loopback(0))
             .await
             .expect("bind the collector");
@@ -38,7 +51,7 @@ impl LocalRun {
         let collector = Collector::start(listener, config)
             .await
             .expect("start the collector");
-        let children = spawn_all(binary, &dir, &collector.grpc_endpoint());
+        let children = spawn_all(binary, &dir, &collector.grpc_endpoint(), env);
         let run = Self {
             dir,
             collector,
@@ -78,6 +91,54 @@ impl LocalRun {
         self.dir.join(format!("{service}.jsonl"))
     }
 
+    /// The lines `service` wrote for `request_id`, in order.
+    pub fn lines(&self, service: &str, request_id: &str) -> Vec<Value> {
+        let path = self.dir.join(format!("{service}.jsonl"));
+        if !path.exists() {
+            return Vec::new();
+        }
+        read_json_lines(&path)
+            .into_iter()
+            .filter(|l| l["request_id"] == request_id)
+            .collect()
+    }
+
+    /// The `DEBUG` lines `service` wrote for `request_id`.
+    pub fn debug_lines(&self, service: &str, request_id: &str) -> Vec<Value> {
+        let lines = self.lines(service, request_id);
+        lines
+            .into_iter()
+            .filter(|l| l["level"] == "DEBUG")
+            .collect()
+    }
+
+    /// Waits until `service` wrote its completion line for `request_id` (at most
+    /// [`LINES_WAIT`]); then every replayed line of it is there too.
+    pub async fn wait_completed(&self, service: &str, request_id: &str) {
+        let deadline = Instant::now() + LINES_WAIT;
+        loop {
+            let lines = self.lines(service, request_id);
+            if lines.iter().any(|l| l["message"] == "request completed") {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{service} wrote no completion line for {request_id} within {LINES_WAIT:?}: {lines:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The `DEBUG` log records `service` exported for `request_id`.
+    pub fn debug_records(&self, service: &str, request_id: &str) -> Vec<ReceivedLog> {
+        let logs = self.collector.received().logs();
+        logs.into_iter()
+            .filter(|l| l.service_name() == Some(service))
+            .filter(|l| l.attribute_str("request_id") == Some(request_id))
+            .filter(|l| l.record.severity_text == "DEBUG")
+            .collect()
+    }
+
     async fn wait_healthy(&self) {
         let deadline = Instant::now() + STARTUP;
         for child in &self.children {
@@ -110,7 +171,7 @@ impl Drop for LocalRun {
     }
 }
 
-fn spawn_all(binary: &Binary, dir: &Path, otlp: &str) -> Vec<Child> {
+fn spawn_all(binary: &Binary, dir: &Path, otlp: &str, env: &[(&str, &str, &str)]) -> Vec<Child> {
     let ports: [u16; 4] = free_ports();
     let url = |i: usize| format!("http://{}", loopback(ports[i]));
     let peers = [
@@ -124,7 +185,14 @@ fn spawn_all(binary: &Binary, dir: &Path, otlp: &str) -> Vec<Child> {
     SERVICES
         .iter()
         .zip(&ports)
-        .map(|(service, port)| spawn(binary, service, *port, &peers, dir, otlp))
+        .map(|(service, port)| {
+            let own: Vec<(&str, &str)> = env
+                .iter()
+                .filter(|(s, _, _)| *s == "*" || s == service)
+                .map(|(_, name, value)| (*name, *value))
+                .collect();
+            spawn(binary, service, *port, &peers, dir, otlp, &own)
+        })
         .collect()
 }
 
@@ -135,6 +203,7 @@ fn spawn(
     peers: &[String],
     dir: &Path,
     otlp: &str,
+    env: &[(&str, &str)],
 ) -> Child {
     let stdout = dir.join(format!("{service}.stdout.log"));
     let stderr = dir.join(format!("{service}.stderr.log"));
@@ -150,6 +219,7 @@ fn spawn(
         .env("OTEL_BSP_SCHEDULE_DELAY", "100")
         .env("OTEL_METRIC_EXPORT_INTERVAL", "500")
         .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&stdout).expect("create the stdout file"))
         .stderr(std::fs::File::create(&stderr).expect("create the stderr file"));
