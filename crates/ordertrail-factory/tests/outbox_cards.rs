@@ -8,10 +8,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::{PullConsumer, pull};
-use futures_util::StreamExt;
 use http::StatusCode;
-use ordertrail_factory::broker::{self, Broker, STREAM};
+use ordertrail_factory::broker::{Broker, STREAM};
 use ordertrail_factory::services::{Factory, ServiceName, ServiceOptions};
 use ordertrail_testkit::cards::assert_no_cards;
 use ordertrail_testkit::{
@@ -58,20 +56,9 @@ fn outbox_rows(db: &std::path::Path) -> Vec<Row> {
 }
 
 /// Every message on the order stream: its payload and header values, as text.
-async fn stream_texts(url: &str, expected: usize) -> Vec<String> {
-    let js = broker::connect(url).await.expect("connects");
-    let stream = js.get_stream(STREAM).await.expect("the order stream");
-    let consumer: PullConsumer = stream
-        .create_consumer(pull::Config::default())
-        .await
-        .expect("a reader");
-    let mut messages = consumer.messages().await.expect("reads").take(expected);
+async fn stream_texts(nats: &NatsServer, expected: usize) -> Vec<String> {
     let mut texts = Vec::new();
-    while let Some(message) = tokio::time::timeout(Duration::from_secs(5), messages.next())
-        .await
-        .expect("every message within 5 s")
-    {
-        let message = message.expect("a message");
+    for message in nats.read(STREAM, expected).await {
         texts.push(String::from_utf8_lossy(&message.payload).into_owned());
         for (_, values) in message.headers.iter().flat_map(|h| h.iter()) {
             texts.extend(values.iter().map(|v| v.as_str().to_owned()));
@@ -148,7 +135,7 @@ async fn no_card_reaches_the_outbox_or_the_stream() {
     assert_no_cards("the outbox table", texts);
     assert_no_cards(
         "the order stream",
-        stream_texts(&nats.url, confirmed.len()).await,
+        stream_texts(&nats, confirmed.len()).await,
     );
 
     factory.stop().await;

@@ -1,7 +1,8 @@
 //! [`NatsServer`]: Debian's `nats-server` with JetStream on a free loopback port, its store in
 //! a fresh temporary directory, killed by its pid (and the directory removed) when dropped.
 //!
-//! A test needing a broker calls [`NatsServer::start`]. Without `nats-server` on PATH it fails
+//! A test needing a broker calls [`NatsServer::start`]; [`NatsServer::read`] reads a stream
+//! from its start, as a new consumer would. Without `nats-server` on PATH it fails
 //! when `CI=true` (CI installs the package: a missing server there is a broken setup, never a
 //! pass), and elsewhere returns `None` after saying on stderr why the test did not run.
 
@@ -9,6 +10,9 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use async_nats::jetstream::Message;
+use async_nats::jetstream::consumer::{PullConsumer, pull};
+use futures_util::StreamExt;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
@@ -43,6 +47,22 @@ impl NatsServer {
             }
         }
         panic!("nats-server did not start in 3 attempts");
+    }
+
+    /// The first `count` messages of `stream`, read by a fresh ephemeral consumer; panics when
+    /// they do not all come within 10 s.
+    pub async fn read(&self, stream: &str, count: usize) -> Vec<Message> {
+        let client = async_nats::connect(&self.url).await.expect("connects");
+        let js = async_nats::jetstream::new(client);
+        let stream = js.get_stream(stream).await.expect("the stream exists");
+        let consumer: PullConsumer = stream
+            .create_consumer(pull::Config::default())
+            .await
+            .expect("a reader");
+        let messages = consumer.messages().await.expect("reads").take(count);
+        let read = tokio::time::timeout(Duration::from_secs(10), messages.collect::<Vec<_>>());
+        let read = read.await.expect("every message within 10 s");
+        read.into_iter().map(|m| m.expect("a message")).collect()
     }
 
     async fn try_start() -> Option<Self> {
