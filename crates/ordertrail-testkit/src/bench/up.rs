@@ -17,7 +17,7 @@ use crate::free_port;
 /// collector's last.
 pub const UP_PORTS: u16 = 10;
 
-/// A running `ordertrail up`, its services from [`UpRun::base`].
+/// A running `ordertrail up`, its services on consecutive free ports ([`UP_PORTS`]).
 #[derive(Debug)]
 pub struct UpRun {
     child: Option<Child>,
