@@ -189,5 +189,16 @@ fn up_with_a_nats_url_carries_the_order_through_jetstream() {
         shown.contains("process orders.confirmed"),
         "shipping's consumer span:\n{shown}"
     );
+    let settled = ordertrail
+        .command()
+        .args(["follow", "follow-nats-1", "--wait", "10s", "--log-dir"])
+        .arg(&logs)
+        .output()
+        .expect("follow runs");
+    let warned = String::from_utf8_lossy(&settled.stderr);
+    assert!(
+        !warned.contains("had not arrived"),
+        "shipping's consumer span settles the journey: {warned}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,7 +5,8 @@
 //! second), so right after an order the lines are there and some spans are not. A journey is
 //! settled when
 //! - at least one trace carries the id,
-//! - every service that wrote a line for it has a server span in it, and
+//! - every service that wrote a line for it has an entry span in it — a server span, or for a
+//!   queue consumer (shipping over NATS) its consumer span — and
 //! - every line written in a span sits under that span (no line waits for its span).
 //!
 //! Spans that arrive later without leaving any trace in the logs (a client span whose process
@@ -32,7 +33,8 @@ impl Journey {
         if self.is_empty() {
             return Settled::Nothing;
         }
-        let servers: Vec<&str> = self.spans_of_kind(SpanKind::Server);
+        let mut servers: Vec<&str> = self.spans_of_kind(SpanKind::Server);
+        servers.extend(self.spans_of_kind(SpanKind::Consumer));
         let mut waiting: Vec<String> = self
             .all_logs()
             .filter(|log| !servers.contains(&log.service.as_str()))
@@ -110,6 +112,15 @@ mod tests {
         let mut all = spans;
         all.push(server("p", Some("g"), "payments"));
         assert_eq!(settled(all, lines), Settled::Yes);
+    }
+
+    #[test]
+    fn a_queue_consumer_is_settled_by_its_consumer_span() {
+        let mut process = server("s", Some("g"), "shipping");
+        process.kind = SpanKind::Consumer;
+        let lines = vec![logged(Some("g"), "gateway"), logged(Some("s"), "shipping")];
+        let spans = vec![server("g", None, "gateway"), process];
+        assert_eq!(settled(spans, lines), Settled::Yes);
     }
 
     #[test]
