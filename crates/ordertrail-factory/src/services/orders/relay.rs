@@ -18,6 +18,10 @@
 //! delivery is retried with a growing delay (up to [`MAX_BACKOFF`]), the row kept; a refusal
 //! (an HTTP 4xx) marks it dead and is logged as an error.
 //!
+//! A round tries each row at most [`ATTEMPTS_PER_ROUND`] times, then leaves it pending for the
+//! next round: one event that keeps failing (a broker that rejects that message, a shipping
+//! that answers it 5xx) is retried round after round, and never holds back the rows after it.
+//!
 //! # Several relays
 //! Each orders process runs one (`serve orders --workers N` runs N, on one database file).
 //! They may deliver the same row at the same moment; that is one more duplicate, dropped as
@@ -45,6 +49,9 @@ const POLL_EVERY: Duration = Duration::from_millis(250);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// The longest delay between two attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Attempts at one row within one round (100 + 200 + 400 + 800 ms of back-off between them);
+/// a row still failing waits for the next round.
+pub const ATTEMPTS_PER_ROUND: u32 = 5;
 
 /// Delivers the outbox of `store` through `broker`, woken by `wake` after each new row.
 #[derive(Debug, Clone)]
@@ -102,7 +109,8 @@ impl Relay {
         }
     }
 
-    /// Delivers `row` until it goes through or is refused, then marks it.
+    /// Delivers `row` until it goes through or is refused, then marks it; after
+    /// [`ATTEMPTS_PER_ROUND`] failures, leaves it pending for the next round.
     async fn deliver(&self, transport: &Transport, row: OutboxRow) {
         let id = row.carrier.request_id().cloned();
         let span = publish_span(&row, self.broker.system());
@@ -123,7 +131,7 @@ impl Relay {
             attempt: 1,
         };
         let mut backoff = Backoff::default();
-        for attempt in 1_u32.. {
+        for attempt in 1..=ATTEMPTS_PER_ROUND {
             message.attempt = attempt;
             match transport.deliver(&message).await {
                 Ok(()) => {
@@ -133,6 +141,9 @@ impl Relay {
                 Err(err @ DeliveryError::Refused(_)) => {
                     tracing::error!(attempt, error = %err, "outbox event refused; not retried");
                     return self.mark(row.seq, true).await;
+                }
+                Err(err) if attempt == ATTEMPTS_PER_ROUND => {
+                    tracing::warn!(attempt, error = %err, "outbox delivery failed; left for the next round");
                 }
                 Err(err) => {
                     let retry_in = backoff.next_delay();
@@ -188,7 +199,92 @@ fn millis(duration: Duration) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
+    use axum::Router;
+    use axum::http::StatusCode;
+    use axum::routing::post;
+
     use super::*;
+    use crate::broker::Event;
+    use crate::services::orders::outbox::OutboxRow;
+
+    /// A shipping endpoint that answers 503 to the order `poison` for ever and takes the
+    /// others; the order ids it took.
+    async fn shipping_refusing_poison() -> (String, Arc<Mutex<Vec<String>>>) {
+        let shipped = Arc::new(Mutex::new(Vec::new()));
+        let taken = Arc::clone(&shipped);
+        let app = Router::new().route(
+            "/shipments",
+            post(move |body: String| async move {
+                let event: Event = serde_json::from_str(&body).expect("an event");
+                if event.order_id == "poison" {
+                    return StatusCode::SERVICE_UNAVAILABLE;
+                }
+                taken.lock().expect("lock").push(event.order_id);
+                StatusCode::CREATED
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (url, shipped)
+    }
+
+    async fn confirm(store: &OrderStore, order_id: &str) {
+        let event = Event {
+            order_id: order_id.to_owned(),
+            sku: "mug-classic".to_owned(),
+            quantity: 1,
+            amount_cents: 1_200,
+            confirmed_at: "2026-12-02T10:00:00.000000Z".to_owned(),
+        };
+        let row = OutboxRow::new(broker::SUBJECT, &event, &Span::none());
+        store
+            .confirm(order_id.to_owned(), 1_200, row)
+            .await
+            .expect("confirm");
+    }
+
+    #[tokio::test]
+    async fn an_event_that_keeps_failing_does_not_hold_back_later_ones() {
+        let (shipping_url, shipped) = shipping_refusing_poison().await;
+        let store = OrderStore::in_memory().expect("store");
+        let relay = Relay {
+            store: store.clone(),
+            broker: Broker::Http,
+            shipping_url,
+            wake: Arc::new(Notify::new()),
+        };
+        let wake = Arc::clone(&relay.wake);
+        confirm(&store, "poison").await;
+        let task = tokio::spawn(relay.run());
+        // The first round is busy with the poison row when the next order is confirmed.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        confirm(&store, "later").await;
+        wake.notify_one();
+
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while !shipped.lock().expect("lock").contains(&"later".to_owned()) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the order confirmed after the failing one was never delivered"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let pending = store.outbox_pending(BATCH).await.expect("pending");
+        assert_eq!(
+            pending
+                .iter()
+                .map(|r| r.message_id.as_str())
+                .collect::<Vec<_>>(),
+            ["poison"],
+            "the failing row stays pending, the delivered one is marked"
+        );
+        task.abort();
+    }
 
     #[test]
     fn backoff_doubles_up_to_its_cap() {
