@@ -18,7 +18,7 @@ mod process;
 mod shipments;
 
 pub use consumer::{CONSUMER, ConsumerOptions, FIRST_RETRY};
-pub use process::{Delivered, ShipError, ShippingFaults};
+pub use process::{Delivered, MAX_ORDER_ID_LEN, ShipError, ShippingFaults};
 pub use shipments::{REMEMBERED, Shipment, Shipments};
 
 use std::sync::Arc;
@@ -121,7 +121,9 @@ async fn deliver(
     };
     match state.process(delivered, false).await {
         Ok(shipment) => Ok(Json(shipment)),
-        Err(err @ ShipError::Undecodable(_)) => Err(AppError::BadRequest(err.to_string().into())),
+        Err(err @ (ShipError::Undecodable(_) | ShipError::OrderIdTooLong(_))) => {
+            Err(AppError::BadRequest(err.to_string().into()))
+        }
         Err(err) => Err(AppError::Unavailable(err.to_string().into())),
     }
 }

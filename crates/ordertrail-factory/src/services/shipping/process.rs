@@ -28,6 +28,9 @@ pub struct ShippingFaults {
     pub latency: Duration,
 }
 
+/// The longest order id shipping accepts (orders' own ids are 36-character UUIDs).
+pub const MAX_ORDER_ID_LEN: usize = 128;
+
 /// Why an attempt did not ship its order.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -35,6 +38,10 @@ pub enum ShipError {
     /// The payload is not an order event: retrying cannot help.
     #[error("not an order event")]
     Undecodable(#[source] serde_json::Error),
+    /// The event's order id is longer than [`MAX_ORDER_ID_LEN`]: remembering it would let one
+    /// message take as much memory as its payload.
+    #[error("order id of {0} bytes, over {MAX_ORDER_ID_LEN}")]
+    OrderIdTooLong(usize),
     /// An injected failure (`--shipping-fail-rate`).
     #[error("injected shipping failure")]
     Injected,
@@ -130,6 +137,11 @@ async fn ship(parts: Parts<'_>, delivered: Delivered<'_>) -> Result<Shipment, Sh
         tracing::error!(attempt, error = %err, "shipping attempt failed: not an order event");
         ShipError::Undecodable(err)
     })?;
+    if event.order_id.len() > MAX_ORDER_ID_LEN {
+        let err = ShipError::OrderIdTooLong(event.order_id.len());
+        tracing::error!(attempt, error = %err, "shipping attempt failed: order id too long");
+        return Err(err);
+    }
     Span::current().record("order_id", event.order_id.as_str());
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;
@@ -158,4 +170,50 @@ async fn ship(parts: Parts<'_>, delivered: Delivered<'_>) -> Result<Shipment, Sh
         tracing::info!(attempt, order_id = %event.order_id, shipment_id = %shipment.shipment_id, "order already shipped: duplicate ignored");
     }
     Ok(shipment)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn ship_payload(payload: &[u8], shipments: &Shipments) -> Result<Shipment, ShipError> {
+        let parts = Parts {
+            shipments,
+            faults: &ShippingFaults::default(),
+            instance: "test",
+        };
+        let delivered = Delivered {
+            payload,
+            carrier: &Carrier::default(),
+            message_id: None,
+            attempt: 1,
+            system: "http",
+        };
+        ship(parts, delivered).await
+    }
+
+    fn event(order_id: &str) -> Vec<u8> {
+        Event {
+            order_id: order_id.to_owned(),
+            sku: "mug-classic".to_owned(),
+            quantity: 1,
+            amount_cents: 1_200,
+            confirmed_at: "2026-12-02T10:00:00.000000Z".to_owned(),
+        }
+        .to_payload()
+    }
+
+    #[tokio::test]
+    async fn an_order_id_longer_than_the_cap_is_refused_and_not_remembered() {
+        let shipments = Shipments::default();
+        let long = "x".repeat(MAX_ORDER_ID_LEN + 1);
+        let refused = ship_payload(&event(&long), &shipments).await;
+        assert!(matches!(refused, Err(ShipError::OrderIdTooLong(n)) if n == MAX_ORDER_ID_LEN + 1));
+        assert!(!refused.expect_err("refused").is_retryable());
+        assert_eq!(shipments.get(&long), None);
+
+        let at_cap = "y".repeat(MAX_ORDER_ID_LEN);
+        assert!(ship_payload(&event(&at_cap), &shipments).await.is_ok());
+        assert!(shipments.get(&at_cap).is_some());
+    }
 }
