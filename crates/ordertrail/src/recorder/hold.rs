@@ -9,6 +9,9 @@ use super::buffer::Buffer;
 use super::stats::{Count, RecorderStats};
 use crate::correlation::RequestId;
 
+/// The longest hold: a longer configured one is cut to this, so a deadline never overflows.
+pub(crate) const MAX_HOLD: Duration = Duration::from_secs(3_600);
+
 /// Completed requests' buffers, oldest first, bounded by count and age. Their bytes stay
 /// reserved in the global budget until they are replayed or evicted.
 #[derive(Debug)]
@@ -26,10 +29,11 @@ struct Entry {
 }
 
 impl Held {
+    /// Holds at most `max` requests' detail, each for `hold_for` (at most [`MAX_HOLD`]).
     pub(crate) fn new(hold_for: Duration, max: usize) -> Self {
         Self {
             entries: Mutex::new(VecDeque::new()),
-            hold_for,
+            hold_for: hold_for.min(MAX_HOLD),
             max,
         }
     }
@@ -135,6 +139,14 @@ mod tests {
         let off = Held::new(Duration::ZERO, 2);
         off.put(id("a"), empty(), &stats);
         assert!(off.take(&id("a"), &stats).is_empty());
+    }
+
+    #[test]
+    fn a_hold_too_long_for_the_clock_is_cut_not_a_panic() {
+        let held = Held::new(Duration::MAX, 2);
+        let stats = RecorderStats::default();
+        held.put(id("a"), empty(), &stats);
+        assert_eq!(held.take(&id("a"), &stats).len(), 1);
     }
 
     #[test]

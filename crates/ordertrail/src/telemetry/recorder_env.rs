@@ -14,7 +14,7 @@ use crate::recorder::RecorderConfig;
 /// | `ORDERTRAIL_RECORDER_MAX_EVENTS` | events kept per request (default 256) |
 /// | `ORDERTRAIL_RECORDER_MAX_BYTES` | bytes kept per request (default 65536) |
 /// | `ORDERTRAIL_RECORDER_BUDGET_BYTES` | bytes kept across all requests (default 16 MiB) |
-/// | `ORDERTRAIL_RECORDER_HOLD_MS` | how long completed requests' detail is held (default 5000; `0`: not held) |
+/// | `ORDERTRAIL_RECORDER_HOLD_MS` | how long completed requests' detail is held (default 5000; `0`: not held; at most an hour) |
 /// | `ORDERTRAIL_DEBUG_SECRET` | the key of debug tokens; unset: every token is refused |
 pub const RECORDER_VARIABLES: [&str; 8] = [
     ON,
