@@ -23,7 +23,7 @@ mod store;
 mod workflow;
 
 pub use outbox::OutboxRow;
-pub use relay::{ATTEMPTS_PER_ROUND, MAX_BACKOFF};
+pub use relay::{ATTEMPTS_PER_ROUND, KEEP_SENT, MAX_BACKOFF};
 pub use store::{OrderStore, StoreError};
 pub use workflow::{OrdersState, PlaceError};
 

@@ -100,6 +100,17 @@ pub(super) fn mark(conn: &Connection, seq: i64, dead: bool) -> rusqlite::Result<
     conn.execute(&sql, params![seq]).map(drop)
 }
 
+/// Deletes the sent rows but the newest `keep`; how many it deleted. Pending rows stay, and so
+/// do dead ones: they wait for a person.
+pub(super) fn prune_sent(conn: &Connection, keep: usize) -> rusqlite::Result<usize> {
+    let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+    conn.execute(
+        "DELETE FROM outbox WHERE sent_at IS NOT NULL AND seq <= (
+             SELECT seq FROM outbox WHERE sent_at IS NOT NULL ORDER BY seq DESC LIMIT 1 OFFSET ?1)",
+        params![keep],
+    )
+}
+
 fn row_to_outbox(row: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
     let fields: [Option<String>; 4] = [row.get(3)?, row.get(4)?, row.get(5)?, row.get(6)?];
     let carrier = Carrier::extract(|name| {
@@ -121,5 +132,43 @@ fn redact(text: &str) -> String {
     match ordertrail::redact::redact(text) {
         Cow::Borrowed(text) => text.to_owned(),
         Cow::Owned(masked) => masked,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(message_id: &str) -> OutboxRow {
+        OutboxRow {
+            seq: 0,
+            message_id: message_id.to_owned(),
+            subject: "orders.confirmed".to_owned(),
+            carrier: Carrier::default(),
+            payload: "{}".to_owned(),
+        }
+    }
+
+    fn ids(conn: &Connection) -> Vec<String> {
+        let mut statement = conn
+            .prepare("SELECT message_id FROM outbox ORDER BY seq")
+            .expect("prepare");
+        let ids = statement.query_map([], |r| r.get(0)).expect("query");
+        ids.collect::<rusqlite::Result<_>>().expect("ids")
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_sent_rows_and_every_pending_and_dead_one() {
+        let conn = Connection::open_in_memory().expect("open");
+        conn.execute_batch(SCHEMA).expect("schema");
+        for id in ["s1", "dead", "s2", "pending", "s3", "s4"] {
+            insert(&conn, &row(id)).expect("insert");
+        }
+        for (seq, dead) in [(1, false), (2, true), (3, false), (5, false), (6, false)] {
+            mark(&conn, seq, dead).expect("mark");
+        }
+        assert_eq!(prune_sent(&conn, 2).expect("prune"), 2);
+        assert_eq!(ids(&conn), ["dead", "pending", "s3", "s4"]);
+        assert_eq!(prune_sent(&conn, 2).expect("prune again"), 0);
     }
 }

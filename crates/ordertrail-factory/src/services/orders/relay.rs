@@ -22,6 +22,10 @@
 //! next round: one event that keeps failing (a broker that rejects that message, a shipping
 //! that answers it 5xx) is retried round after round, and never holds back the rows after it.
 //!
+//! # A bounded table
+//! Sent rows are kept for a while (the newest [`KEEP_SENT`]) to look at, and deleted by the
+//! relay every [`PRUNE_EVERY`]; pending and dead rows are never deleted.
+//!
 //! # Several relays
 //! Each orders process runs one (`serve orders --workers N` runs N, on one database file).
 //! They may deliver the same row at the same moment; that is one more duplicate, dropped as
@@ -49,6 +53,10 @@ const POLL_EVERY: Duration = Duration::from_millis(250);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// The longest delay between two attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Sent outbox rows kept; older ones are deleted.
+pub const KEEP_SENT: usize = 10_000;
+/// How often the relay deletes sent rows beyond [`KEEP_SENT`].
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// Attempts at one row within one round (100 + 200 + 400 + 800 ms of back-off between them);
 /// a row still failing waits for the next round.
 pub const ATTEMPTS_PER_ROUND: u32 = 5;
@@ -68,7 +76,12 @@ impl Relay {
         let Some(transport) = self.transport().await else {
             return;
         };
+        let mut pruned_at = tokio::time::Instant::now();
         loop {
+            if pruned_at.elapsed() >= PRUNE_EVERY {
+                self.prune().await;
+                pruned_at = tokio::time::Instant::now();
+            }
             match self.store.outbox_pending(BATCH).await {
                 Ok(rows) if !rows.is_empty() => {
                     let deliveries = rows.into_iter().map(|row| self.deliver(&transport, row));
@@ -151,6 +164,14 @@ impl Relay {
                     tokio::time::sleep(retry_in).await;
                 }
             }
+        }
+    }
+
+    async fn prune(&self) {
+        match self.store.outbox_prune(KEEP_SENT).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::debug!(deleted, "sent outbox rows pruned"),
+            Err(err) => tracing::warn!(error = %Chain(&err), "sent outbox rows not pruned"),
         }
     }
 

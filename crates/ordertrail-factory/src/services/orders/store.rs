@@ -169,6 +169,12 @@ impl OrderStore {
             .await
     }
 
+    /// Deletes the sent outbox rows but the newest `keep`; how many it deleted.
+    pub async fn outbox_prune(&self, keep: usize) -> Result<usize, StoreError> {
+        self.run("DELETE outbox", move |conn| outbox::prune_sent(conn, keep))
+            .await
+    }
+
     /// The order `order_id`, or [`StoreError::NotFound`].
     pub async fn get(&self, order_id: String) -> Result<Order, StoreError> {
         let id = order_id.clone();
