@@ -120,13 +120,28 @@ pub(crate) fn traceresponse(span: &Span) -> Option<HeaderValue> {
     if !sc.is_valid() {
         return None;
     }
-    let value = format!(
-        "00-{}-{}-{:02x}",
-        sc.trace_id(),
-        sc.span_id(),
-        sc.trace_flags().to_u8()
+    let value = w3c_header(
+        sc.trace_id().to_bytes(),
+        sc.span_id().to_bytes(),
+        sc.trace_flags().to_u8(),
     );
-    HeaderValue::from_str(&value).ok()
+    HeaderValue::from_bytes(&value).ok()
+}
+
+/// `00-<trace id>-<span id>-<flags>` in lowercase hex, written byte by byte: this runs on every
+/// response, and the formatting machinery cost more than the rest of the header.
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
+fn w3c_header(trace_id: [u8; 16], span_id: [u8; 8], flags: u8) -> [u8; 55] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = *b"00-00000000000000000000000000000000-0000000000000000-00";
+    let fields: [(&[u8], usize); 3] = [(&trace_id, 3), (&span_id, 36), (&[flags], 53)];
+    for (bytes, start) in fields {
+        for (i, byte) in bytes.iter().enumerate() {
+            out[start + 2 * i] = HEX[usize::from(byte >> 4)];
+            out[start + 2 * i + 1] = HEX[usize::from(byte & 0x0f)];
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -353,6 +368,19 @@ pub(crate) mod tests {
         let sc = span.context().span().span_context().clone();
         let expected = format!("00-{}-{}-01", sc.trace_id(), sc.span_id());
         assert_eq!(traceresponse(&span).unwrap(), expected.as_str());
+    }
+
+    #[test]
+    fn the_w3c_header_is_lowercase_hex_in_its_places() {
+        let trace = TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").unwrap();
+        let span = SpanId::from_hex("b7ad6b7169203331").unwrap();
+        let value = w3c_header(trace.to_bytes(), span.to_bytes(), 0x01);
+        assert_eq!(
+            &value,
+            b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        );
+        assert_eq!(&w3c_header([0xff; 16], [0; 8], 0xab)[..5], b"00-ff");
+        assert_eq!(&w3c_header([0xff; 16], [0; 8], 0xab)[50..], b"00-ab");
     }
 
     #[test]
