@@ -28,6 +28,9 @@ pub const CONSUMER: &str = "shipping";
 /// The delay before the second attempt; it doubles for each next one.
 pub const FIRST_RETRY: Duration = Duration::from_millis(200);
 
+/// Messages fetched ahead of the one being handled.
+const PREFETCH: usize = 16;
+
 /// How the consumer redelivers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsumerOptions {
@@ -82,7 +85,13 @@ async fn consume(state: &ShippingState, options: &ConsumerOptions) -> Result<(),
         subject = SUBJECT,
         "shipping consumer started"
     );
-    let mut messages = consumer.messages().await?;
+    // Messages are handled one at a time; a small batch keeps the prefetched ones from
+    // waiting past `ack_wait` behind slow ones (they would come again and count an attempt).
+    let mut messages = consumer
+        .stream()
+        .max_messages_per_batch(PREFETCH)
+        .messages()
+        .await?;
     while let Some(message) = messages.next().await {
         handle(state, options, &js, message?).await;
     }
