@@ -35,7 +35,7 @@ fn main() -> ExitCode {
     let concurrency = env_number("SOAK_CONCURRENCY", 16);
     let ordertrail = binary!();
     let dir = ordertrail.fresh_dir("soak");
-    let up = UpRun::start(ordertrail.command(), &dir, READY_WITHIN);
+    let up = UpRun::start(ordertrail.command(), &[], &dir, READY_WITHIN);
     up.wait_ready();
 
     let started = Instant::now();

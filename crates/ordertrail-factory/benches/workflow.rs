@@ -67,7 +67,7 @@ fn count(ordertrail: &Binary, orders: u64, sdk_disabled: bool) -> BTreeMap<Strin
     if sdk_disabled {
         valgrind.env("OTEL_SDK_DISABLED", "true");
     }
-    let up = UpRun::start(valgrind, &dir, PATIENCE);
+    let up = UpRun::start(valgrind, &[], &dir, PATIENCE);
     up.wait_ready();
     place(ordertrail, &dir, &up.gateway(), orders);
     std::thread::sleep(SETTLE);

@@ -2,28 +2,59 @@
 //! journey shows the shipping hop — the relay's publish span and shipping's span in the same
 //! trace — and the time from order to shipped.
 
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ordertrail_testkit::binary;
+use ordertrail_testkit::bench::UpRun;
+use ordertrail_testkit::{Binary, binary};
 
-/// `up` in a directory, killed (and reaped) when dropped.
-struct Up(Child);
+/// How long `up` may take to start or to stop.
+const UP_PATIENCE: Duration = Duration::from_secs(60);
 
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// `up` with `extra` arguments in a fresh directory, answering; the run and its directory.
+fn start_up(ordertrail: &Binary, name: &str, extra: &[&str]) -> (UpRun, PathBuf) {
+    let dir = ordertrail.fresh_dir(name);
+    let up = UpRun::start(ordertrail.command(), extra, &dir, UP_PATIENCE);
+    up.wait_ready();
+    (up, dir)
 }
 
-/// A base port with its five services' ports and the collector's (base + 5) free.
-fn free_base_port() -> u16 {
-    let start = 40_000 + u16::try_from(std::process::id() % 1_000).expect("small") * 10;
-    (0..300)
-        .map(|i| start + 10 * i)
-        .find(|base| (0..6).all(|o| std::net::TcpListener::bind(("127.0.0.1", base + o)).is_ok()))
-        .expect("no six free consecutive ports")
+/// Places an order under `request_id` through `up`'s gateway, then runs `follow` on it with
+/// `follow_args` until it succeeds; what it printed.
+fn order_then_follow(
+    ordertrail: &Binary,
+    up: &UpRun,
+    logs: &Path,
+    request_id: &str,
+    follow_args: &[&str],
+) -> String {
+    let gateway = up.gateway();
+    until_success(
+        || {
+            let mut order = ordertrail.command();
+            order.args(["order", "--gateway", &gateway, "--request-id", request_id]);
+            order
+        },
+        Duration::from_secs(30),
+    );
+    follow(ordertrail, logs, request_id, follow_args)
+}
+
+/// `follow request_id <follow_args> --log-dir logs`, run until it succeeds; what it printed.
+fn follow(ordertrail: &Binary, logs: &Path, request_id: &str, follow_args: &[&str]) -> String {
+    until_success(
+        || {
+            let mut follow = ordertrail.command();
+            follow
+                .args(["follow", request_id])
+                .args(follow_args)
+                .arg("--log-dir")
+                .arg(logs);
+            follow
+        },
+        Duration::from_secs(30),
+    )
 }
 
 /// Runs `command` until it succeeds (at most `within`); its last stdout.
@@ -47,51 +78,9 @@ fn until_success(mut command: impl FnMut() -> Command, within: Duration) -> Stri
 #[test]
 fn follow_shows_the_shipping_hop_and_the_time_to_shipped() {
     let ordertrail = binary!();
-    let dir = ordertrail.fresh_dir("shipping-follow");
-    let base = free_base_port();
-    let (gateway_port, otlp_port) = (base.to_string(), (base + 5).to_string());
-    let child = ordertrail
-        .command()
-        .args([
-            "up",
-            "--base-port",
-            &gateway_port,
-            "--otlp-port",
-            &otlp_port,
-        ])
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("up starts");
-    let _up = Up(child);
-    let gateway = format!("http://127.0.0.1:{base}");
-    until_success(
-        || {
-            let mut order = ordertrail.command();
-            order.args([
-                "order",
-                "--gateway",
-                &gateway,
-                "--request-id",
-                "follow-ship-1",
-            ]);
-            order
-        },
-        Duration::from_secs(30),
-    );
+    let (up, dir) = start_up(&ordertrail, "shipping-follow", &[]);
     let logs = dir.join("logs");
-    let shown = until_success(
-        || {
-            let mut follow = ordertrail.command();
-            follow
-                .args(["follow", "follow-ship-1", "--log-dir"])
-                .arg(&logs);
-            follow
-        },
-        Duration::from_secs(30),
-    );
+    let shown = order_then_follow(&ordertrail, &up, &logs, "follow-ship-1", &[]);
     assert!(
         shown.contains("shipped ") && shown.contains("ms after the order was confirmed"),
         "{shown}"
@@ -106,16 +95,7 @@ fn follow_shows_the_shipping_hop_and_the_time_to_shipped() {
         rows.iter().any(|l| l.trim_start().starts_with("shipping")),
         "a shipping row:\n{shown}"
     );
-    let json = until_success(
-        || {
-            let mut follow = ordertrail.command();
-            follow
-                .args(["follow", "follow-ship-1", "--json", "--log-dir"])
-                .arg(&logs);
-            follow
-        },
-        Duration::from_secs(30),
-    );
+    let json = follow(&ordertrail, &logs, "follow-ship-1", &["--json"]);
     let doc: serde_json::Value = serde_json::from_str(&json).expect("one JSON document");
     let traces = doc["traces"].as_array().expect("traces");
     assert!(
@@ -135,52 +115,13 @@ fn up_with_a_nats_url_carries_the_order_through_jetstream() {
         return;
     };
     let ordertrail = binary!();
-    let dir = ordertrail.fresh_dir("shipping-follow-nats");
-    let base = free_base_port();
-    let (gateway_port, otlp_port) = (base.to_string(), (base + 5).to_string());
-    let child = ordertrail
-        .command()
-        .args([
-            "up",
-            "--base-port",
-            &gateway_port,
-            "--otlp-port",
-            &otlp_port,
-        ])
-        .args(["--nats-url", &nats.url])
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("up starts");
-    let _up = Up(child);
-    let gateway = format!("http://127.0.0.1:{base}");
-    until_success(
-        || {
-            let mut order = ordertrail.command();
-            order.args([
-                "order",
-                "--gateway",
-                &gateway,
-                "--request-id",
-                "follow-nats-1",
-            ]);
-            order
-        },
-        Duration::from_secs(30),
+    let (up, dir) = start_up(
+        &ordertrail,
+        "shipping-follow-nats",
+        &["--nats-url", &nats.url],
     );
     let logs = dir.join("logs");
-    let shown = until_success(
-        || {
-            let mut follow = ordertrail.command();
-            follow
-                .args(["follow", "follow-nats-1", "--log-dir"])
-                .arg(&logs);
-            follow
-        },
-        Duration::from_secs(30),
-    );
+    let shown = order_then_follow(&ordertrail, &up, &logs, "follow-nats-1", &[]);
     assert!(
         shown.contains("ms after the order was confirmed"),
         "{shown}"

@@ -26,15 +26,16 @@ pub struct UpRun {
 }
 
 impl UpRun {
-    /// Appends `up --base-port B --otlp-port O` to `command` (the binary, or a wrapper such as
-    /// valgrind followed by the binary) and starts it in `dir`, its output in `dir/up.log`.
-    /// `patience` bounds the wait for readiness and for the stop.
-    pub fn start(mut command: Command, dir: &Path, patience: Duration) -> Self {
+    /// Appends `up --base-port B --otlp-port O` and `args` to `command` (the binary, or a
+    /// wrapper such as valgrind followed by the binary) and starts it in `dir`, its output in
+    /// `dir/up.log`. `patience` bounds the wait for readiness and for the stop.
+    pub fn start(mut command: Command, args: &[&str], dir: &Path, patience: Duration) -> Self {
         let base = free_base_port();
         let log = File::create(dir.join("up.log")).expect("up.log");
         let child = command
             .args(["up", "--base-port", &base.to_string()])
             .args(["--otlp-port", &(base + UP_PORTS - 1).to_string()])
+            .args(args)
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("up.log"))
