@@ -3,14 +3,12 @@
 use std::sync::Arc;
 
 #[cfg(feature = "otlp")]
-use opentelemetry_otlp::{LogExporter, Protocol, WithExportConfig};
+use opentelemetry_otlp::LogExporter;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 #[cfg(feature = "otlp")]
 use opentelemetry_sdk::logs::{BatchConfigBuilder, BatchLogProcessor};
 
-#[cfg(feature = "otlp")]
-use super::OtlpProtocol;
 use super::counting::ExportCounters;
 #[cfg(feature = "otlp")]
 use super::counting::{BoundedLogs, CountedLogs};
@@ -63,22 +61,5 @@ fn exporting(
 
 #[cfg(feature = "otlp")]
 fn log_exporter(config: &TelemetryConfig, endpoint: &str) -> Result<LogExporter, TelemetryError> {
-    let builder = LogExporter::builder();
-    let exporter = match config.protocol {
-        OtlpProtocol::Grpc => builder
-            .with_tonic()
-            .with_endpoint(endpoint)
-            .with_timeout(config.batch.export_timeout)
-            .build(),
-        OtlpProtocol::HttpProtobuf => builder
-            .with_http()
-            .with_protocol(Protocol::HttpBinary)
-            .with_endpoint(endpoint)
-            .with_timeout(config.batch.export_timeout)
-            .build(),
-    };
-    exporter.map_err(|source| TelemetryError::Exporter {
-        signal: "logs",
-        source,
-    })
+    otlp_exporter!(LogExporter::builder(), config, endpoint, "logs")
 }

@@ -4,14 +4,12 @@
 
 use opentelemetry::metrics::MeterProvider as _;
 #[cfg(feature = "otlp")]
-use opentelemetry_otlp::{MetricExporter, Protocol, WithExportConfig};
+use opentelemetry_otlp::MetricExporter;
 use opentelemetry_sdk::Resource;
 #[cfg(feature = "otlp")]
 use opentelemetry_sdk::metrics::PeriodicReader;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 
-#[cfg(feature = "otlp")]
-use super::OtlpProtocol;
 use super::resource::scope;
 use super::{TelemetryConfig, TelemetryError};
 
@@ -58,22 +56,5 @@ fn metric_exporter(
     config: &TelemetryConfig,
     endpoint: &str,
 ) -> Result<MetricExporter, TelemetryError> {
-    let builder = MetricExporter::builder();
-    let exporter = match config.protocol {
-        OtlpProtocol::Grpc => builder
-            .with_tonic()
-            .with_endpoint(endpoint)
-            .with_timeout(config.batch.export_timeout)
-            .build(),
-        OtlpProtocol::HttpProtobuf => builder
-            .with_http()
-            .with_protocol(Protocol::HttpBinary)
-            .with_endpoint(endpoint)
-            .with_timeout(config.batch.export_timeout)
-            .build(),
-    };
-    exporter.map_err(|source| TelemetryError::Exporter {
-        signal: "metrics",
-        source,
-    })
+    otlp_exporter!(MetricExporter::builder(), config, endpoint, "metrics")
 }

@@ -35,6 +35,35 @@
 //! - `init`: [`init()`], which installs the subscriber, and [`layers()`], to compose your own.
 //! - `guard`: [`TelemetryGuard`], which flushes on `shutdown().await` or on drop.
 
+/// The OTLP exporter of one signal, from its exporter builder (`SpanExporter::builder()`,
+/// `LogExporter::builder()`, ...): the configured protocol, `endpoint` and export timeout.
+/// A macro because the three builders share their methods but no trait for `with_tonic` and
+/// `with_http`.
+#[cfg(feature = "otlp")]
+macro_rules! otlp_exporter {
+    ($builder:expr, $config:expr, $endpoint:expr, $signal:literal) => {{
+        use opentelemetry_otlp::WithExportConfig as _;
+        let timeout = $config.batch.export_timeout;
+        let exporter = match $config.protocol {
+            $crate::telemetry::OtlpProtocol::Grpc => $builder
+                .with_tonic()
+                .with_endpoint($endpoint)
+                .with_timeout(timeout)
+                .build(),
+            $crate::telemetry::OtlpProtocol::HttpProtobuf => $builder
+                .with_http()
+                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                .with_endpoint($endpoint)
+                .with_timeout(timeout)
+                .build(),
+        };
+        exporter.map_err(|source| $crate::telemetry::TelemetryError::Exporter {
+            signal: $signal,
+            source,
+        })
+    }};
+}
+
 mod config;
 #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
 mod counting;

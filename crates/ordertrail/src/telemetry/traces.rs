@@ -3,14 +3,10 @@
 
 use std::sync::Arc;
 
-#[cfg(feature = "otlp")]
-use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SpanExporter};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 
-#[cfg(feature = "otlp")]
-use super::OtlpProtocol;
 use super::counting::{BoundedSpans, CountedSpans, ExportCounters};
 use super::redacting::RedactedSpans;
 use super::{BatchSettings, SamplerChoice, TelemetryConfig, TelemetryError};
@@ -78,24 +74,12 @@ fn span_exporter(
     config: &TelemetryConfig,
     endpoint: &str,
 ) -> Result<opentelemetry_otlp::SpanExporter, TelemetryError> {
-    let builder = opentelemetry_otlp::SpanExporter::builder();
-    let exporter = match config.protocol {
-        OtlpProtocol::Grpc => builder
-            .with_tonic()
-            .with_endpoint(endpoint)
-            .with_timeout(config.batch.export_timeout)
-            .build(),
-        OtlpProtocol::HttpProtobuf => builder
-            .with_http()
-            .with_protocol(Protocol::HttpBinary)
-            .with_endpoint(endpoint)
-            .with_timeout(config.batch.export_timeout)
-            .build(),
-    };
-    exporter.map_err(|source| TelemetryError::Exporter {
-        signal: "traces",
-        source,
-    })
+    otlp_exporter!(
+        opentelemetry_otlp::SpanExporter::builder(),
+        config,
+        endpoint,
+        "traces"
+    )
 }
 
 fn sampler(choice: SamplerChoice) -> Sampler {
