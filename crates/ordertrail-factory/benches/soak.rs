@@ -19,7 +19,7 @@ use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
 use ordertrail_testkit::bench::UpRun;
-use ordertrail_testkit::{Binary, binary};
+use ordertrail_testkit::{Binary, binary, rss_kib};
 
 /// Growth allowed between the warm sample and the last one.
 const MAX_GROWTH_KIB: u64 = 8 * 1024;
@@ -130,14 +130,6 @@ fn children(pid: u32) -> Vec<u32> {
                 .collect::<Vec<u32>>()
         })
         .collect()
-}
-
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// The orders `load` placed and answered, from its JSON summary.

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use ordertrail_testkit::bench::UpRun;
+use ordertrail_testkit::bench::{UpRun, callgrind};
 use ordertrail_testkit::{Binary, binary};
 
 /// Orders of the shorter run.
@@ -111,7 +111,8 @@ fn per_process(dir: &Path) -> BTreeMap<String, u64> {
             continue;
         }
         let text = std::fs::read_to_string(entry.path()).expect("callgrind output");
-        *counts.entry(process_name(&text)).or_insert(0) += total(&text);
+        *counts.entry(process_name(&text)).or_insert(0) +=
+            callgrind::instructions(&text).unwrap_or(0);
     }
     assert!(
         !counts.is_empty(),
@@ -133,17 +134,6 @@ fn process_name(text: &str) -> String {
         Some("up") => "up+collector".to_owned(),
         other => other.unwrap_or("?").to_owned(),
     }
-}
-
-/// The `summary:` (or `totals:`) line: instructions executed.
-fn total(text: &str) -> u64 {
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix("summary:")
-                .or_else(|| l.strip_prefix("totals:"))
-        })
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or(0)
 }
 
 fn report(few: &BTreeMap<String, u64>, many: &BTreeMap<String, u64>) {

@@ -135,10 +135,5 @@ async fn cycle(client: &reqwest::Client, base: &str, n: usize) {
 
 /// `VmRSS` of `pid`, in KiB.
 fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("a VmRSS line")
+    ordertrail_testkit::rss_kib(pid).expect("a VmRSS line")
 }

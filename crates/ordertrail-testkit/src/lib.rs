@@ -14,6 +14,7 @@
 //! - `binary`: [`Binary`], the real `ordertrail` command without the test's settings.
 //! - `child`: [`Child`], one process of the binary, SIGKILLed on drop.
 //! - `stack`: [`Stack`], the four services as processes exporting to one OTLP endpoint.
+//! - `rss`: [`rss_kib`], a process's resident set size.
 //! - `local_run`: [`LocalRun`], the four services writing one directory like `ordertrail up`,
 //!   each with settings of its own if asked, and readers of one request's lines.
 //! - `collector`: an in-test collector and the spans it received.
@@ -34,6 +35,7 @@ mod nats;
 mod net;
 mod orders;
 mod prometheus;
+mod rss;
 mod services;
 mod stack;
 mod traced;
@@ -61,6 +63,7 @@ pub use orders::{
 };
 pub use ordertrail_collector::{Collector, CollectorConfig, Received, ReceivedLog, ReceivedSpan};
 pub use prometheus::Prometheus;
+pub use rss::rss_kib;
 pub use services::{Served, Services};
 pub use stack::{SERVICES, STARTUP, Stack, StackConfig};
 pub use traced::Traced;

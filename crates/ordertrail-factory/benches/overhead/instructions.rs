@@ -13,12 +13,13 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use ordertrail_testkit::bench::callgrind;
 use ordertrail_testkit::free_port;
 
 use crate::variants::Variant;
@@ -146,16 +147,11 @@ fn wait_within(child: &mut std::process::Child, patience: Duration) -> std::proc
     panic!("the server did not stop within {patience:?} of SIGTERM");
 }
 
-/// The `summary:` (or `totals:`) line of a callgrind output file: instructions executed.
-pub(crate) fn total_instructions(file: &PathBuf) -> u64 {
+/// Instructions executed, from a callgrind output file.
+fn total_instructions(file: &Path) -> u64 {
     let text =
         std::fs::read_to_string(file).unwrap_or_else(|err| panic!("{}: {err}", file.display()));
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix("summary:")
-                .or_else(|| l.strip_prefix("totals:"))
-        })
-        .and_then(|n| n.trim().parse().ok())
+    callgrind::instructions(&text)
         .unwrap_or_else(|| panic!("no summary line in {}", file.display()))
 }
 

@@ -213,12 +213,7 @@ fn clock_ticks() -> f64 {
 }
 
 fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
+    ordertrail_testkit::rss_kib(pid).map_or(0.0, |kib| kib as f64 / 1024.0)
 }
 
 fn report(rounds: usize, samples: Vec<Vec<Sample>>) {

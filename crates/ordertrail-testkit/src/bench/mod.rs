@@ -10,7 +10,9 @@
 //! - `drive`: [`drive`], closed loops of one [`Target`] on keep-alive connections, and the
 //!   [`Run`] they measured.
 //! - `up`: [`UpRun`], the whole factory under `ordertrail up` on free ports.
+//! - [`callgrind`]: reading what callgrind counted.
 
+pub mod callgrind;
 mod drive;
 mod up;
 
