@@ -238,3 +238,230 @@ macro_rules! completion {
     };
 }
 use completion;
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    use std::sync::{Arc, Mutex, PoisonError};
+
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::get;
+    use http::Request;
+    use opentelemetry::trace::{SpanKind, Status};
+    use opentelemetry::{KeyValue, Value};
+    use opentelemetry_sdk::trace::SpanData;
+    use tower::{Layer as _, ServiceExt, service_fn};
+    use tracing::field::{Field, Visit};
+    use tracing_subscriber::layer::{Context, SubscriberExt};
+
+    use super::*;
+    use crate::correlation::CorrelationLayer;
+    use crate::propagation::tests::{enable_every_callsite, traced};
+
+    fn attribute(span: &SpanData, key: &str) -> Option<Value> {
+        let found = span.attributes.iter().find(|kv| kv.key.as_str() == key);
+        found.map(|kv: &KeyValue| kv.value.clone())
+    }
+
+    fn text(span: &SpanData, key: &str) -> Option<String> {
+        attribute(span, key).map(|v| v.as_str().into_owned())
+    }
+
+    async fn order(axum::extract::Path(id): axum::extract::Path<String>) -> String {
+        tracing::info!("looking order {id} up");
+        id
+    }
+
+    #[tokio::test]
+    async fn the_default_span_follows_the_http_server_conventions() {
+        let (_guard, ended) = traced();
+        let app = Router::new()
+            .route("/orders/{id}", get(order))
+            .layer(CorrelationLayer::new().service("orders"));
+        let req = Request::get("/orders/7")
+            .header("host", "shop.example:8443")
+            .header("user-agent", "curl/8.5")
+            .header("x-request-id", "order-7")
+            .body(Body::empty())
+            .unwrap();
+        let Ok(res) = app.oneshot(req).await;
+        assert_eq!(res.status(), StatusCode::OK);
+
+        let span = ended.named("GET /orders/{id}");
+        assert_eq!(span.span_kind, SpanKind::Server);
+        assert_eq!(span.status, Status::Unset);
+        let expected = [
+            ("http.request.method", "GET"),
+            ("http.route", "/orders/{id}"),
+            ("url.path", "/orders/7"),
+            ("url.scheme", "http"),
+            ("server.address", "shop.example"),
+            ("user_agent.original", "curl/8.5"),
+            ("network.protocol.version", "1.1"),
+            ("request.id", "order-7"),
+            ("service", "orders"),
+        ];
+        for (key, value) in expected {
+            assert_eq!(text(&span, key).as_deref(), Some(value), "{key}");
+        }
+        assert_eq!(attribute(&span, "server.port"), Some(Value::I64(8443)));
+        assert_eq!(
+            attribute(&span, "http.response.status_code"),
+            Some(Value::I64(200))
+        );
+        assert_eq!(attribute(&span, "error.type"), None);
+        let events: Vec<_> = span.events.iter().map(|e| e.name.to_string()).collect();
+        assert_eq!(events, ["looking order 7 up", "request completed"]);
+    }
+
+    #[tokio::test]
+    async fn a_5xx_marks_the_default_span_an_error_with_its_type() {
+        let (_guard, ended) = traced();
+        let failing = service_fn(|_req: Request<()>| async {
+            let mut res = Response::new(());
+            *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            Ok::<_, Infallible>(res)
+        });
+        let service = CorrelationLayer::new().layer(failing);
+        let Ok(_res) = service
+            .oneshot(Request::post("/charges").body(()).unwrap())
+            .await;
+
+        let span = ended.named("POST");
+        assert!(
+            matches!(span.status, Status::Error { .. }),
+            "{:?}",
+            span.status
+        );
+        assert_eq!(text(&span, "error.type").as_deref(), Some("503"));
+        assert_eq!(
+            attribute(&span, "http.response.status_code"),
+            Some(Value::I64(503))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_custom_span_is_the_one_the_request_runs_in() {
+        let (_guard, ended) = traced();
+        let make_span = |head: &RequestHead<'_>, id: &RequestId, _service: Option<&str>| {
+            let tenant = head.headers.get("x-tenant").and_then(|v| v.to_str().ok());
+            tracing::info_span!(
+                "checkout",
+                otel.kind = "server",
+                tenant,
+                request_id = id.as_str(),
+                http.response.status_code = field::Empty,
+            )
+        };
+        let app = Router::new()
+            .route("/orders/{id}", get(order))
+            .layer(CorrelationLayer::new().make_span(make_span));
+        let req = Request::get("/orders/9")
+            .header("x-tenant", "acme")
+            .header("x-request-id", "order-9")
+            .body(Body::empty())
+            .unwrap();
+        let Ok(res) = app.oneshot(req).await;
+        assert_eq!(res.headers()["x-request-id"], "order-9");
+
+        let span = ended.named("checkout");
+        assert_eq!(span.span_kind, SpanKind::Server);
+        assert_eq!(text(&span, "tenant").as_deref(), Some("acme"));
+        assert_eq!(text(&span, "request_id").as_deref(), Some("order-9"));
+        assert_eq!(
+            attribute(&span, "http.response.status_code"),
+            Some(Value::I64(200)),
+            "a declared status field is recorded"
+        );
+        assert_eq!(attribute(&span, "http.route"), None, "no default field");
+        let events: Vec<_> = span.events.iter().map(|e| e.name.to_string()).collect();
+        assert_eq!(events, ["looking order 9 up", "request completed"]);
+    }
+
+    /// Every event seen: its level and the fields the completion event has.
+    #[derive(Clone, Default)]
+    struct Events(Arc<Mutex<Vec<(Level, Fields)>>>);
+
+    #[derive(Debug, Clone, Default, PartialEq)]
+    struct Fields {
+        message: String,
+        status: Option<u64>,
+        error: Option<String>,
+    }
+
+    impl Visit for Fields {
+        fn record_u64(&mut self, field: &Field, value: u64) {
+            if field.name() == "status" {
+                self.status = Some(value);
+            }
+        }
+        fn record_str(&mut self, field: &Field, value: &str) {
+            if field.name() == "error" {
+                self.error = Some(value.to_owned());
+            }
+        }
+        fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+            if field.name() == "message" {
+                self.message = format!("{value:?}");
+            }
+        }
+    }
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Events {
+        fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
+            let mut fields = Fields::default();
+            event.record(&mut fields);
+            let level = *event.metadata().level();
+            self.0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push((level, fields));
+        }
+    }
+
+    /// Answers with the status in the path (`/503`), and an [`ErrorMessage`] for errors.
+    async fn status_from_path(req: Request<()>) -> Result<Response<()>, Infallible> {
+        let status: u16 = req.uri().path()[1..].parse().unwrap();
+        let mut res = Response::new(());
+        *res.status_mut() = StatusCode::from_u16(status).unwrap();
+        if status >= 400 {
+            res.extensions_mut().insert(ErrorMessage("it broke".into()));
+        }
+        Ok(res)
+    }
+
+    #[tokio::test]
+    async fn the_default_completion_is_one_event_at_the_level_its_status_deserves() {
+        enable_every_callsite();
+        let events = Events::default();
+        let _default =
+            tracing::subscriber::set_default(tracing_subscriber::registry().with(events.clone()));
+        for path in ["/200", "/404", "/503"] {
+            let service = CorrelationLayer::new().layer(service_fn(status_from_path));
+            let Ok(_res) = service.oneshot(Request::get(path).body(()).unwrap()).await;
+        }
+        let seen = events.0.lock().unwrap().clone();
+        let completed = |level, status, error: Option<&str>| {
+            let message = "request completed".to_owned();
+            let error = error.map(str::to_owned);
+            let status = Some(status);
+            (
+                level,
+                Fields {
+                    message,
+                    status,
+                    error,
+                },
+            )
+        };
+        assert_eq!(
+            seen,
+            [
+                completed(Level::INFO, 200, None),
+                completed(Level::WARN, 404, Some("it broke")),
+                completed(Level::ERROR, 503, Some("it broke")),
+            ]
+        );
+    }
+}
