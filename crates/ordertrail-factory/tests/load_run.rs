@@ -74,7 +74,11 @@ async fn fifty_orders_add_up_and_the_slowest_are_real_request_ids() {
             slow["status"].as_u64(),
             "{id} as the gateway answered it"
         );
-        assert_eq!(slow["follow"], json!(format!("ordertrail follow {id}")));
+        assert_eq!(
+            slow["follow"],
+            json!(format!("{} follow {id}", binary!().path().display())),
+            "the binary as it was run"
+        );
     }
 }
 

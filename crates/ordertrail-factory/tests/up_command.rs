@@ -1,5 +1,5 @@
 //! `ordertrail up`, the README's run command, as a user runs it: the real binary, the default
-//! ports (8080-8083, collector 4317) or moved ones, an order placed with `ordertrail order`,
+//! ports (8080-8084, collector 4317) or moved ones, an order placed with `ordertrail order`,
 //! Ctrl-C.
 //!
 //! The tests share the machine's ports, so they run one at a time.
@@ -208,6 +208,40 @@ fn up_refuses_a_busy_port_before_starting_anything() {
     assert!(
         stderr.contains("--base-port"),
         "the message names the flag that moves the ports: {stderr}"
+    );
+    assert!(
+        !dir.join("logs").join("gateway.jsonl").exists(),
+        "a service was started"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_busy_collector_port_is_refused_naming_otlp_port() {
+    let _ports = PORTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let base = free_base_port();
+    let held = std::net::TcpListener::bind("127.0.0.1:0").expect("hold a port");
+    let otlp = held.local_addr().expect("its address").port().to_string();
+    let ordertrail = binary!();
+    let dir = ordertrail.fresh_dir("up-busy-otlp");
+    let out = ordertrail
+        .command()
+        .args(["up", "--base-port", &base.to_string(), "--otlp-port", &otlp])
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run ordertrail up");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "up started on a busy OTLP port");
+    assert!(
+        stderr.contains(&format!("port {otlp} for the OTLP collector is not free")),
+        "unclear message: {stderr}"
+    );
+    assert!(
+        stderr.contains("move this one with --otlp-port"),
+        "the message names the flag that moves the collector: {stderr}"
     );
     assert!(
         !dir.join("logs").join("gateway.jsonl").exists(),

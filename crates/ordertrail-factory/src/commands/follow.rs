@@ -147,7 +147,10 @@ fn not_found(args: &FollowArgs) -> String {
             "Jaeger at {url} (last {})",
             humantime::format_duration(args.since)
         ),
-        None => format!("the collector's traces.jsonl in {}", args.log_dir.display()),
+        None => LocalFiles::new(&args.log_dir)
+            .spans_file()
+            .display()
+            .to_string(),
     };
     let logs = match &args.loki {
         Some(url) => format!("Loki at {url}"),

@@ -39,7 +39,7 @@ pub(crate) fn run(args: &LoadArgs) -> anyhow::Result<ExitCode> {
     ));
     bar.finish_and_clear();
     let summary = match result {
-        Ok(summary) => summary,
+        Ok(summary) => summary.follow_with(&super::invocation()),
         Err(LoadError::NoAnswer(err)) => {
             eprintln!("ordertrail: {err}");
             return Ok(caught.get().unwrap_or(ExitCode::FAILURE));

@@ -21,21 +21,90 @@ pub(crate) mod serve;
 pub(crate) mod up;
 pub(crate) mod worker;
 
+use std::path::Path;
+
 /// How the user ran this binary (`ordertrail`, `target/release/ordertrail`…), for the
-/// commands it suggests: they then run as printed, installed or not. Quoted for a POSIX shell
-/// when it holds anything but letters, digits and `/._-+`.
+/// commands it suggests: they then run as printed, installed or not. A path under the current
+/// directory is shown relative to it: `cargo run` runs the binary by its absolute path, and
+/// `target/release/ordertrail` is what the user can type here. Quoted for a POSIX shell when
+/// it holds anything but letters, digits and `/._-+`.
 pub(crate) fn invocation() -> String {
     let program = std::env::args_os().next().map_or_else(
         || "ordertrail".to_owned(),
         |arg| arg.to_string_lossy().into_owned(),
     );
-    let plain = !program.is_empty()
-        && program
+    let here = std::env::current_dir().ok();
+    shell_word(&relative_to(&program, here.as_deref()))
+}
+
+/// `program` relative to `dir` when it is an absolute path under it (with `./` when it is
+/// right in it, so a shell does not look it up in `PATH`); as it is otherwise.
+fn relative_to(program: &str, dir: Option<&Path>) -> String {
+    let path = Path::new(program);
+    let Some(rest) = dir
+        .filter(|_| path.is_absolute())
+        .and_then(|dir| path.strip_prefix(dir).ok())
+    else {
+        return program.to_owned();
+    };
+    let rest = rest.to_string_lossy();
+    if rest.contains('/') {
+        rest.into_owned()
+    } else {
+        format!("./{rest}")
+    }
+}
+
+/// `word` as one word for a POSIX shell: as it is when plain, else in single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"/._-+".contains(&b));
     if plain {
-        program
+        word.to_owned()
     } else {
-        format!("'{}'", program.replace('\'', r"'\''"))
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_binary_under_the_current_directory_is_shown_relative_to_it() {
+        let here = Path::new("/home/me/ordertrail");
+        let cargo_run = "/home/me/ordertrail/target/release/ordertrail";
+        assert_eq!(
+            relative_to(cargo_run, Some(here)),
+            "target/release/ordertrail"
+        );
+        assert_eq!(
+            relative_to("/home/me/ordertrail/ordertrail", Some(here)),
+            "./ordertrail"
+        );
+    }
+
+    #[test]
+    fn other_binaries_are_shown_as_they_were_run() {
+        let here = Path::new("/home/me/ordertrail");
+        for program in [
+            "/usr/local/bin/ordertrail",
+            "ordertrail",
+            "../bin/ordertrail",
+        ] {
+            assert_eq!(relative_to(program, Some(here)), program);
+        }
+        assert_eq!(relative_to("/opt/ordertrail", None), "/opt/ordertrail");
+    }
+
+    #[test]
+    fn an_unusual_path_is_quoted_for_the_shell() {
+        assert_eq!(
+            shell_word("target/release/ordertrail"),
+            "target/release/ordertrail"
+        );
+        assert_eq!(shell_word("/my dir/it's"), r"'/my dir/it'\''s'");
     }
 }

@@ -61,6 +61,12 @@ impl LocalFiles {
         Self { dir: dir.into() }
     }
 
+    /// The collector's span file that [`spans`](Self::spans) reads: `otlp/traces.jsonl` in the
+    /// directory when `otlp/` exists, else `traces.jsonl` in the directory itself.
+    pub fn spans_file(&self) -> PathBuf {
+        self.collector_dir().join(TRACES_FILE)
+    }
+
     /// Spans and log lines for `request_id`.
     pub fn collect(&self, request_id: &str) -> Result<Evidence, LocalError> {
         let spans = self.spans(request_id)?;
@@ -115,14 +121,18 @@ impl LocalFiles {
 
     /// The collector's `file`: in `otlp/` when that exists, else in the directory itself.
     fn otlp_file(&self, file: &str) -> Result<PathBuf, LocalError> {
-        let dir = self.existing_dir()?;
-        let nested = dir.join(OTLP_DIR);
-        Ok(if nested.is_dir() {
+        self.existing_dir()?;
+        Ok(self.collector_dir().join(file))
+    }
+
+    /// Where the collector writes: `otlp/` when it exists, else the directory itself.
+    fn collector_dir(&self) -> PathBuf {
+        let nested = self.dir.join(OTLP_DIR);
+        if nested.is_dir() {
             nested
         } else {
-            dir.to_owned()
+            self.dir.clone()
         }
-        .join(file))
     }
 
     fn existing_dir(&self) -> Result<&Path, LocalError> {
@@ -238,5 +248,16 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, LocalError::NoDir(_)));
         assert!(err.to_string().contains("ordertrail up"));
+    }
+
+    #[test]
+    fn spans_are_read_from_otlp_when_up_made_it() {
+        let dir = std::env::temp_dir().join(format!("ordertrail-local-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let files = LocalFiles::new(&dir);
+        assert_eq!(files.spans_file(), dir.join("traces.jsonl"));
+        std::fs::create_dir(dir.join(OTLP_DIR)).unwrap();
+        assert_eq!(files.spans_file(), dir.join("otlp").join("traces.jsonl"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

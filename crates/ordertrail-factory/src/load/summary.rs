@@ -13,6 +13,14 @@ use super::stats::Stats;
 /// Below this share of the asked rate, the summary says why the rate was not reached.
 const SHORTFALL: f64 = 0.9;
 
+/// The binary's name in the `follow` commands, unless [`Summary::follow_with`] says otherwise.
+const PROGRAM: &str = "ordertrail";
+
+/// The command that shows the journey of `request_id`.
+fn follow_command(program: &str, request_id: &str) -> String {
+    format!("{program} follow {request_id}")
+}
+
 /// The outcome of a run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
@@ -103,11 +111,22 @@ impl Summary {
                     request_id: s.request_id.clone(),
                     status: s.status,
                     latency_ms: ms(s.latency),
-                    follow: format!("ordertrail follow {}", s.request_id),
+                    follow: follow_command(PROGRAM, &s.request_id),
                 })
                 .collect(),
             order_to_shipped: None,
         }
+    }
+
+    /// The same summary with `program` (how the user runs the binary, like
+    /// `target/release/ordertrail`) in each slowest order's `follow` command, instead of
+    /// `ordertrail`.
+    #[must_use]
+    pub fn follow_with(mut self, program: &str) -> Self {
+        for slow in &mut self.slowest {
+            slow.follow = follow_command(program, &slow.request_id);
+        }
+        self
     }
 
     /// The same summary of a run that asked `rate` of `concurrency` workers.
@@ -251,6 +270,17 @@ mod tests {
         assert_eq!(json["statuses"]["201"], 1);
         assert_eq!(json["replays"]["server_error"], 1);
         assert_eq!(json["asked_rate"], Value::Null);
+
+        let shown = summary.follow_with("target/release/ordertrail");
+        assert_eq!(
+            shown.slowest[0].follow,
+            "target/release/ordertrail follow r-1"
+        );
+        assert!(
+            shown
+                .to_text()
+                .contains("201  target/release/ordertrail follow r-1")
+        );
     }
 
     fn paced(asked: f64, concurrency: usize, orders: u64, ms_each: u64) -> Summary {
