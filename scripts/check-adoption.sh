@@ -11,7 +11,14 @@
 #    nor a tonic server;
 # 2. it builds; run with OTEL_EXPORTER_OTLP_ENDPOINT pointing at `ordertrail collect`, one
 #    request gives a JSON line with top-level request_id, trace_id and span_id;
-# 3. the spans the collector received carry the fresh crate's service.name and service.version.
+# 3. the spans the collector received carry the fresh crate's service.name and service.version;
+# 4. a team with its own subscriber (scripts/adoption/own_subscriber.rs): `telemetry::layers()`
+#    composed next to the team's stderr layer, the team's redaction policy, and the guard only
+#    dropped, with a 60 s batch delay, so only the flush on drop can export: its lines carry the
+#    ids, its stderr layer writes too, the spans arrive with its service, and its secret reaches
+#    no line, span or log record;
+# 5. examples/two_services: one request to front is one trace, front's server span -> its client
+#    span -> back's server span, and both services log the request id and that trace id.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -84,43 +91,49 @@ export CARGO_TARGET_DIR=$ROOT/target/adoption
 # where a `-p` build would compile the factory again with other features.
 (cd "$ROOT" && CARGO_TARGET_DIR=$ROOT/target cargo test --workspace --no-run --quiet)
 
-step "run against ordertrail collect"
-otlp=$(free_port)
-app=$(free_port)
-"$ROOT/target/debug/ordertrail" collect --listen "127.0.0.1:$otlp" --out "$WORK/otlp" >"$WORK/collect.log" 2>&1 &
-PIDS+=($!)
-HELLO_ADDR=127.0.0.1:$app OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$otlp OTEL_BSP_SCHEDULE_DELAY=100 \
-  "$CARGO_TARGET_DIR/debug/hello-adopter" >"$WORK/hello.jsonl" 2>"$WORK/hello.err" &
-hello=$!
-PIDS+=("$hello")
-for _ in $(seq 1 100); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$app/hello" -H 'x-request-id: adopter-1' 2>/dev/null && break
-  sleep 0.1
-done
-curl -fsS "http://127.0.0.1:$app/hello" -H 'x-request-id: adopter-2' >/dev/null || die "the example does not answer"
-kill -TERM "$hello"
-wait "$hello" || true
-for _ in $(seq 1 50); do [ -s "$WORK/otlp/traces.jsonl" ] && break; sleep 0.1; done
+# Runs the binary $1 against `ordertrail collect`, listening on the address in variable $3, with
+# the extra environment in $5..., sends two requests to path $4 (adopter-1 until it answers,
+# then adopter-2) and stops it like Ctrl-C. Its stdout goes to $WORK/$2.jsonl, its stderr to
+# $WORK/$2.err, the collector's files to $WORK/otlp-$2/.
+run_against_collector() {
+  local binary=$1 name=$2 addr_var=$3 path=$4 otlp app pid
+  shift 4
+  otlp=$(free_port)
+  app=$(free_port)
+  "$ROOT/target/debug/ordertrail" collect --listen "127.0.0.1:$otlp" --out "$WORK/otlp-$name" \
+    >"$WORK/collect-$name.log" 2>&1 &
+  PIDS+=($!)
+  env "$addr_var=127.0.0.1:$app" OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$otlp" "$@" \
+    "$binary" >"$WORK/$name.jsonl" 2>"$WORK/$name.err" &
+  pid=$!
+  PIDS+=("$pid")
+  for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$app$path" -H 'x-request-id: adopter-1' 2>/dev/null && break
+    sleep 0.1
+  done
+  curl -fsS "http://127.0.0.1:$app$path" -H 'x-request-id: adopter-2' >/dev/null || die "$name does not answer"
+  kill -TERM "$pid"
+  wait "$pid" || true
+  for _ in $(seq 1 50); do [ -s "$WORK/otlp-$name/traces.jsonl" ] && break; sleep 0.1; done
+}
 
-python3 - "$WORK/hello.jsonl" "$WORK/otlp/traces.jsonl" <<'PY'
-import json, sys
-lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-done = [l for l in lines if l.get("message") == "request completed" and l.get("request_id") == "adopter-2"]
-assert done, f"no completion line for adopter-2 in {len(lines)} lines"
-for key in ("request_id", "trace_id", "span_id"):
-    assert all(key in l for l in done), f"{key} missing at top level: {done[0]}"
-resources = []
-for line in open(sys.argv[2]):
-    for rs in json.loads(line).get("resourceSpans", []):
-        attrs = {a["key"]: a["value"].get("stringValue") for a in rs["resource"]["attributes"]}
-        resources.append(attrs)
-assert resources, "no spans reached the collector"
-for attrs in resources:
-    assert attrs.get("service.name") == "hello", attrs
-    assert attrs.get("service.version") == "3.1.4", attrs
-print(f"{len(done)} completion line(s) with request_id, trace_id, span_id; "
-      f"{len(resources)} span batch(es) from service hello 3.1.4")
-PY
+step "run against ordertrail collect"
+run_against_collector "$CARGO_TARGET_DIR/debug/hello-adopter" hello HELLO_ADDR /hello OTEL_BSP_SCHEDULE_DELAY=100
+python3 "$ROOT/scripts/adoption/check_output.py" "$WORK/hello.jsonl" "$WORK/otlp-hello"
+
+step "a team's own subscriber: layers(), its redaction policy, the guard dropped"
+fresh_crate "$WORK/own" "$ROOT/scripts/adoption/own_subscriber.rs" "$ORDERTRAIL_DEPS
+tracing-subscriber = { version = \"0.3\", default-features = false, features = [\"fmt\"] }"
+(cd "$WORK/own" && cargo build --quiet)
+run_against_collector "$CARGO_TARGET_DIR/debug/hello-adopter" own HELLO_ADDR /hello OTEL_BSP_SCHEDULE_DELAY=60000
+python3 "$ROOT/scripts/adoption/check_output.py" "$WORK/own.jsonl" "$WORK/otlp-own" \
+  --stderr "$WORK/own.err" --secret SECRET123
+
+step "examples/two_services: one request, one trace across front and back"
+# `cargo test --no-run` above built the examples too.
+run_against_collector "$ROOT/target/debug/examples/two_services" two FRONT_ADDR /greet \
+  BACK_ADDR="127.0.0.1:$(free_port)" OTEL_BSP_SCHEDULE_DELAY=100
+python3 "$ROOT/scripts/adoption/check_two_services.py" "$WORK/two.jsonl" "$WORK/otlp-two" adopter-2
 
 [ "${1:-}" = --measure ] || { echo "check-adoption: ok"; exit 0; }
 
