@@ -84,3 +84,50 @@ impl ClientConfig {
             .build())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use tokio::net::TcpListener;
+
+    use super::*;
+    use crate::propagation::tests::traced;
+
+    /// A loopback server that accepts connections and never answers; its URL.
+    async fn silent_server() -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        format!("http://{addr}/slow")
+    }
+
+    #[tokio::test]
+    async fn a_call_past_the_request_timeout_fails_as_a_timeout_in_its_span() {
+        let (_guard, ended) = traced();
+        let url = silent_server().await;
+        let client = ClientConfig::default()
+            .request_timeout(Duration::from_millis(200))
+            .build()
+            .unwrap();
+        let start = Instant::now();
+        let err = client.get(&url).send().await.unwrap_err();
+        assert!(err.is_timeout(), "{err}");
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the configured timeout, not the 10 s default"
+        );
+        let span = ended.named("GET");
+        let error_type = span
+            .attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == "error.type")
+            .map(|kv| kv.value.to_string());
+        assert_eq!(error_type.as_deref(), Some("timeout"));
+    }
+}
