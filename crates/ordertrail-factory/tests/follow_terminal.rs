@@ -4,7 +4,8 @@
 //! no escape codes and no block characters, and no line is wider than 100 columns.
 //!
 //! Without spans (only the services' log files) it says so, counts offsets from the first line
-//! and names each line's service; spans written while it waits are in what it prints.
+//! and names each line's service; spans written while it waits are in what it prints, the
+//! dispatch marked as running after the response.
 //!
 //! The terminal is a pseudo-terminal from `script` (util-linux, in Debian's essential
 //! `bsdutils`), sized with `stty cols`.
@@ -133,6 +134,11 @@ async fn without_spans_it_shows_the_lines_then_waits_for_the_spans() {
             "{service}:\n{text}"
         );
     }
+    let dispatch = text.lines().find(|l| l.contains(" dispatch "));
+    assert!(
+        dispatch.is_some_and(|l| l.contains("dispatch  (after response)")),
+        "the dispatch outlives orders' answer:\n{text}"
+    );
     let _ = std::fs::remove_dir_all(&logs_only);
 }
 

@@ -98,7 +98,8 @@ pub fn render(journey: &Journey, options: RenderOptions) -> String {
 }
 
 /// One row: a span, its depth, and whether it is the first of its branch to end after the
-/// response.
+/// response of the request it runs in (its nearest server span above it, or the trace's first
+/// root): work spawned for a request, like orders' dispatch, that outlives its answer.
 struct Row<'a> {
     node: &'a SpanNode,
     depth: usize,
@@ -231,7 +232,8 @@ impl<'a> Waterfall<'a> {
     }
 }
 
-/// `node` and its descendants, parents first, children in start order.
+/// `node` and its descendants, parents first, children in start order; `response_end` is
+/// when the request `node` runs in was answered.
 fn collect_rows<'a>(
     node: &'a SpanNode,
     depth: usize,
@@ -245,8 +247,12 @@ fn collect_rows<'a>(
         depth,
         after_response: late && !parent_late,
     });
+    let answered = match node.span.kind {
+        SpanKind::Server => node.span.end_unix_nano,
+        _ => response_end,
+    };
     for child in &node.children {
-        collect_rows(child, depth + 1, response_end, late || parent_late, rows);
+        collect_rows(child, depth + 1, answered, late || parent_late, rows);
     }
 }
 
@@ -433,6 +439,46 @@ mod tests {
         assert!(rows[7].contains("op-late  (after response)"), "{text}");
         assert!(!text.contains('\x1b'), "{text}");
         assert!(text.is_ascii(), "ASCII bars by default: {text}");
+    }
+
+    #[test]
+    fn work_outliving_its_own_request_is_after_response_even_within_the_callers() {
+        let mut root = span("t", "root", None, 0);
+        root.request_id = Some("r".into());
+        root.kind = SpanKind::Server;
+        root.end_unix_nano = 100;
+        let mut inner = span("t", "inner", Some("root"), 10);
+        inner.kind = SpanKind::Server;
+        inner.end_unix_nano = 60;
+        let mut spawned = span("t", "spawned", Some("inner"), 50);
+        spawned.end_unix_nano = 80;
+        let mut within = span("t", "within", Some("inner"), 20);
+        within.end_unix_nano = 40;
+        let spawned_child = span("t", "spawned-child", Some("spawned"), 60);
+        let journey = Journey::build(
+            "r",
+            Evidence {
+                spans: vec![root, inner, spawned, within, spawned_child],
+                logs: Vec::new(),
+            },
+        );
+        let text = render(&journey, RenderOptions::default());
+        let row = |name: &str| {
+            text.lines()
+                .find(|l| l.contains(&format!("op-{name} ")) || l.ends_with(&format!("op-{name}")))
+                .unwrap_or_else(|| panic!("{name}: {text}"))
+                .to_owned()
+        };
+        assert!(
+            row("spawned").contains("op-spawned  (after response)"),
+            "{text}"
+        );
+        assert!(!row("within").contains("after response"), "{text}");
+        assert!(
+            !row("spawned-child").contains("after response"),
+            "once a branch: {text}"
+        );
+        assert!(!row("inner").contains("after response"), "{text}");
     }
 
     #[test]
