@@ -1,21 +1,27 @@
 //! The handler edge: how each domain error becomes an [`AppError`], in this one place.
 //!
-//! | domain error                             | answer                                   |
-//! |------------------------------------------|------------------------------------------|
-//! | [`StoreError::NotFound`]                 | 404 `no order {id}`                      |
-//! | any other [`StoreError`]                 | 500 `internal error`                     |
-//! | [`CallError::Rejected`]                  | the callee's 4xx and message, passed on  |
-//! | [`CallError::Failed`]                    | 502 `{service} failed`                   |
-//! | [`CallError::TimedOut`]                  | 504 `{service} timed out`                |
-//! | [`PlaceError::InvalidCard`]              | 400                                      |
-//! | [`PlaceError::UnknownItem`], `OutOfStock`| 404, 409 with inventory's message        |
-//! | [`PlaceError::Declined`]                 | 402 `payment declined`                   |
-//! | [`PlaceError::Store`], `Call`            | as the store or call error it holds      |
+//! | domain error                                  | answer                                  |
+//! | --------------------------------------------- | --------------------------------------- |
+//! | [`StoreError::NotFound`]                      | 404 `no order {id}`                     |
+//! | any other [`StoreError`]                      | 500 `internal error`                    |
+//! | [`CallError::Rejected`]                       | the callee's 4xx and message, passed on |
+//! | [`CallError::Failed`]                         | 502 `{service} failed`                  |
+//! | [`CallError::TimedOut`]                       | 504 `{service} timed out`               |
+//! | [`PlaceError::InvalidCard`]                   | 400                                     |
+//! | [`PlaceError::UnknownItem`], `OutOfStock`     | 404, 409 with inventory's message       |
+//! | [`PlaceError::Declined`]                      | 402 `payment declined`                  |
+//! | [`PlaceError::Store`], `Call`                 | as the store or call error it holds     |
+//! | [`StockError::UnknownSku`], `NoReservation`   | 404 with its message                    |
+//! | [`StockError::OutOfStock`], `AlreadyFinished` | 409 with its message                    |
+//! | [`ShipError::Undecodable`], `OrderIdTooLong`  | 400 with its message                    |
+//! | [`ShipError::Injected`]                       | 503 with its message                    |
 //!
 //! The client reads only the message; the log gets what failed and the whole source chain.
 
 use super::downstream::CallError;
+use super::inventory::StockError;
 use super::orders::{PlaceError, StoreError};
+use super::shipping::ShipError;
 use crate::web::AppError;
 
 impl From<StoreError> for AppError {
@@ -55,6 +61,28 @@ impl From<PlaceError> for AppError {
             PlaceError::Declined => Self::PaymentDeclined,
             PlaceError::Store(err) => err.into(),
             PlaceError::Call(err) => err.into(),
+        }
+    }
+}
+
+impl From<StockError> for AppError {
+    fn from(err: StockError) -> Self {
+        let message = err.to_string().into();
+        match err {
+            StockError::UnknownSku(_) | StockError::NoReservation(_) => Self::NotFound(message),
+            StockError::OutOfStock { .. } | StockError::AlreadyFinished { .. } => {
+                Self::Conflict(message)
+            }
+        }
+    }
+}
+
+impl From<ShipError> for AppError {
+    fn from(err: ShipError) -> Self {
+        let message = err.to_string().into();
+        match err {
+            ShipError::Undecodable(_) | ShipError::OrderIdTooLong(_) => Self::BadRequest(message),
+            ShipError::Injected => Self::Unavailable(message),
         }
     }
 }
@@ -237,6 +265,61 @@ mod tests {
         assert!(
             log.starts_with("orders store failed: database: no such table: orders"),
             "{log}"
+        );
+    }
+
+    #[tokio::test]
+    async fn each_stock_error_has_its_status_and_message() {
+        let cases = [
+            (
+                StockError::UnknownSku("nope".into()),
+                StatusCode::NOT_FOUND,
+                "unknown sku \"nope\"",
+            ),
+            (
+                StockError::NoReservation("o-1".into()),
+                StatusCode::NOT_FOUND,
+                "no reservation for order o-1",
+            ),
+            (
+                StockError::OutOfStock {
+                    sku: "poster-limited".into(),
+                    available: 1,
+                },
+                StatusCode::CONFLICT,
+                "only 1 of poster-limited left",
+            ),
+            (
+                StockError::AlreadyFinished {
+                    state: "released".into(),
+                },
+                StatusCode::CONFLICT,
+                "reservation already released",
+            ),
+        ];
+        for (err, status, message) in cases {
+            let (got, body, _) = answer(err).await;
+            assert_eq!((got, body), (status, error_body(message)));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bad_shipping_event_is_a_400_and_an_injected_failure_a_503() {
+        let (status, body, _) = answer(ShipError::OrderIdTooLong(300)).await;
+        assert_eq!(
+            (status, body),
+            (
+                StatusCode::BAD_REQUEST,
+                error_body("order id of 300 bytes, over 128")
+            )
+        );
+        let (status, body, _) = answer(ShipError::Injected).await;
+        assert_eq!(
+            (status, body),
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                error_body("injected shipping failure")
+            )
         );
     }
 }

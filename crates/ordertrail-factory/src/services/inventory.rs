@@ -57,6 +57,33 @@ struct Stock {
     finished: Recent,
 }
 
+/// Why stock could not be reserved or a reservation not finished. Mapped to the HTTP answer
+/// at the handler edge (`services::edge`).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StockError {
+    /// The catalog has no item with this sku.
+    #[error("unknown sku {0:?}")]
+    UnknownSku(String),
+    /// Fewer of the item are left than were asked for.
+    #[error("only {available} of {sku} left")]
+    OutOfStock {
+        /// The item.
+        sku: String,
+        /// How many are left.
+        available: u32,
+    },
+    /// The reservation already ended the other way (`committed` or `released`).
+    #[error("reservation already {state}")]
+    AlreadyFinished {
+        /// How it ended.
+        state: String,
+    },
+    /// No reservation is held for the order, nor recently finished.
+    #[error("no reservation for order {0}")]
+    NoReservation(String),
+}
+
 /// Where a `held` reservation ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
@@ -145,11 +172,10 @@ impl Stock {
     }
 
     /// Takes stock for a new `held` reservation (the caller checked `order_id` has none).
-    fn reserve(&mut self, order_id: &str, body: Reserve) -> Result<Reservation, AppError> {
-        let item = self
-            .items
-            .get_mut(&body.sku)
-            .ok_or_else(|| AppError::NotFound(format!("unknown sku {:?}", body.sku).into()))?;
+    fn reserve(&mut self, order_id: &str, body: Reserve) -> Result<Reservation, StockError> {
+        let Some(item) = self.items.get_mut(&body.sku) else {
+            return Err(StockError::UnknownSku(body.sku));
+        };
         tracing::debug!(
             available = item.stock,
             wanted = body.quantity,
@@ -157,8 +183,10 @@ impl Stock {
             "stock looked up"
         );
         if item.stock < body.quantity {
-            let message = format!("only {} of {} left", item.stock, body.sku);
-            return Err(AppError::Conflict(message.into()));
+            return Err(StockError::OutOfStock {
+                sku: body.sku,
+                available: item.stock,
+            });
         }
         item.stock -= body.quantity;
         let reservation = Reservation {
@@ -175,22 +203,23 @@ impl Stock {
 
     /// Ends a `held` reservation with `outcome` (idempotent: the same outcome again answers
     /// the finished reservation; the other one is a conflict).
-    fn finish(&mut self, order_id: &str, outcome: Outcome) -> Result<Reservation, AppError> {
+    fn finish(&mut self, order_id: &str, outcome: Outcome) -> Result<Reservation, StockError> {
         if let Some(done) = self.finished.get(order_id) {
             if done.state == outcome.state() {
                 return Ok(done.clone());
             }
-            let message = format!("reservation already {}", done.state);
-            return Err(AppError::Conflict(message.into()));
+            let state = done.state.clone();
+            return Err(StockError::AlreadyFinished { state });
         }
         tracing::debug!(
             held = self.held.len(),
             outcome = outcome.state(),
             "finishing reservation"
         );
-        let mut reservation = self.held.remove(order_id).ok_or_else(|| {
-            AppError::NotFound(format!("no reservation for order {order_id}").into())
-        })?;
+        let mut reservation = self
+            .held
+            .remove(order_id)
+            .ok_or_else(|| StockError::NoReservation(order_id.to_owned()))?;
         if outcome == Outcome::Released
             && let Some(item) = self.items.get_mut(&reservation.sku)
         {
@@ -261,7 +290,7 @@ async fn release(
     State(state): State<InventoryState>,
     AppPath(order_id): AppPath<String>,
 ) -> Result<Json<Reservation>, AppError> {
-    state.lock().finish(&order_id, Outcome::Released).map(Json)
+    Ok(Json(state.lock().finish(&order_id, Outcome::Released)?))
 }
 
 #[tracing::instrument(name = "commit", skip_all, fields(order_id = %order_id))]
@@ -269,7 +298,7 @@ async fn commit(
     State(state): State<InventoryState>,
     AppPath(order_id): AppPath<String>,
 ) -> Result<Json<Reservation>, AppError> {
-    state.lock().finish(&order_id, Outcome::Committed).map(Json)
+    Ok(Json(state.lock().finish(&order_id, Outcome::Committed)?))
 }
 
 #[cfg(test)]
@@ -338,7 +367,10 @@ mod tests {
             .expect("commit again");
         assert_eq!(again.state, "committed");
         let conflict = stock.finish(oldest, Outcome::Released);
-        assert!(matches!(conflict, Err(AppError::Conflict(_))));
+        assert!(
+            matches!(&conflict, Err(StockError::AlreadyFinished { state }) if state == "committed"),
+            "{conflict:?}"
+        );
         assert_eq!(
             stock.find(oldest).map(|r| r.state.as_str()),
             Some("committed")
@@ -350,8 +382,36 @@ mod tests {
         let mut stock = stock();
         run(&mut stock, WINDOW + 1, Outcome::Released);
         let forgotten = stock.finish("order-0", Outcome::Released);
-        assert!(matches!(forgotten, Err(AppError::NotFound(_))));
+        assert!(
+            matches!(&forgotten, Err(StockError::NoReservation(id)) if id == "order-0"),
+            "{forgotten:?}"
+        );
         assert!(stock.finish("order-1", Outcome::Released).is_ok());
+    }
+
+    #[test]
+    fn an_unknown_sku_or_too_few_left_is_refused_and_takes_no_stock() {
+        let mut stock = stock();
+        let nope = Reserve {
+            sku: "nope".into(),
+            quantity: 1,
+        };
+        let unknown = stock.reserve("order-1", nope);
+        assert!(
+            matches!(&unknown, Err(StockError::UnknownSku(sku)) if sku == "nope"),
+            "{unknown:?}"
+        );
+        let posters = Reserve {
+            sku: "poster-limited".into(),
+            quantity: 4,
+        };
+        let short = stock.reserve("order-2", posters);
+        assert!(
+            matches!(&short, Err(StockError::OutOfStock { available: 3, .. })),
+            "{short:?}"
+        );
+        assert!(stock.held.is_empty());
+        assert_eq!(stock.items["poster-limited"].stock, 3);
     }
 
     #[test]

@@ -119,13 +119,7 @@ async fn deliver(
         attempt: text(ATTEMPT).and_then(|a| a.parse().ok()).unwrap_or(1),
         system: "http",
     };
-    match state.process(delivered, false).await {
-        Ok(shipment) => Ok(Json(shipment)),
-        Err(err @ (ShipError::Undecodable(_) | ShipError::OrderIdTooLong(_))) => {
-            Err(AppError::BadRequest(err.to_string().into()))
-        }
-        Err(err) => Err(AppError::Unavailable(err.to_string().into())),
-    }
+    Ok(Json(state.process(delivered, false).await?))
 }
 
 async fn show(
