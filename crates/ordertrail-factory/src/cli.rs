@@ -10,7 +10,7 @@ use ordertrail_factory::services::ServiceName;
 
 use crate::config::env;
 
-/// One request, traceable end to end: four order services with correlation ids in every
+/// One request, traceable end to end: five order services with correlation ids in every
 /// log line, header and span.
 #[derive(Debug, Parser)]
 #[command(name = "ordertrail", version, about)]
@@ -23,7 +23,7 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run one service.
     Serve(ServeArgs),
-    /// Run all four services locally, with a merged log stream and logs/<service>.jsonl.
+    /// Run all five services locally, with a merged log stream and logs/<service>.jsonl.
     Up(UpArgs),
     /// Place one order through the gateway and show how to find it in the logs.
     Order(OrderArgs),

@@ -2,7 +2,7 @@
 //!
 //! Run with
 //! ```text
-//! cargo run --release -- up                 # all four services, logs in logs/<service>.jsonl
+//! cargo run --release -- up                 # all five services, logs in logs/<service>.jsonl
 //! cargo run --release -- order              # place one order, print its request id
 //! cargo run --release -- serve gateway      # one service (see --help for every flag)
 //! cargo run --release -- collect            # the embedded OTLP collector alone

@@ -159,6 +159,23 @@ fn up_serves_an_order_logs_it_everywhere_and_stops_on_ctrl_c() {
         );
         pids.extend(lines.iter().filter_map(|l| l["pid"].as_u64()));
     }
+    let mut globbed: Vec<String> = std::fs::read_dir(&logs)
+        .expect("the log directory")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".jsonl"))
+        .collect();
+    globbed.sort();
+    assert_eq!(
+        globbed,
+        [
+            "gateway.jsonl",
+            "inventory.jsonl",
+            "orders.jsonl",
+            "payments.jsonl",
+            "shipping.jsonl"
+        ],
+        "what `grep <id> logs/*.jsonl` reads: the services' own lines, nothing else"
+    );
     let traces =
         std::fs::read_to_string(logs.join("otlp").join("traces.jsonl")).expect("otlp/traces.jsonl");
     for service in ["gateway", "orders", "inventory", "payments"] {

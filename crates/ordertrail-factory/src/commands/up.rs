@@ -3,7 +3,7 @@
 //!
 //! Each child is `ordertrail serve <service>` with human-readable stdout and JSON lines
 //! appended to `<log-dir>/<service>.jsonl`. This command prefixes and merges their output,
-//! waits until all four answer `/healthz`, and on Ctrl-C or SIGTERM stops them gracefully
+//! waits until all five answer `/healthz`, and on Ctrl-C or SIGTERM stops them gracefully
 //! (SIGTERM, then SIGKILL after [`STOP_GRACE`]). If one child dies, the others are stopped too.
 //!
 //! The children run in process groups of their own: Ctrl-C at the terminal reaches `up` alone,
@@ -37,7 +37,7 @@ use crate::config::env;
 /// drain ([`super::master::STOP_TIMEOUT`]), so a master is not killed while they flush.
 const STOP_GRACE: Duration = Duration::from_secs(super::master::STOP_TIMEOUT.as_secs() + 5);
 
-/// How long the four services may take to answer `/healthz`.
+/// How long the five services may take to answer `/healthz`.
 const READY_WITHIN: Duration = Duration::from_secs(20);
 
 pub(crate) fn run(args: &UpArgs) -> anyhow::Result<ExitCode> {
