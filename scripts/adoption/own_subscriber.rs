@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use axum::{Router, routing::get};
 use ordertrail::correlation::CorrelationLayer;
+use ordertrail::redact::{Both, CardNumbers};
 use ordertrail::telemetry::{self, TelemetryConfig};
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::LevelFilter;
@@ -28,7 +29,9 @@ async fn hello() -> &'static str {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let config = TelemetryConfig::from_env("hello", env!("CARGO_PKG_VERSION"))?.redact(api_keys);
+    // The team's policy after the default one, which masks card numbers.
+    let config = TelemetryConfig::from_env("hello", env!("CARGO_PKG_VERSION"))?
+        .redact(Both(CardNumbers, api_keys));
     let (layers, guard) = telemetry::layers(&config)?;
     let ours = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     tracing_subscriber::registry()
