@@ -4,7 +4,8 @@
 //! no escape codes and no block characters, and no line is wider than 100 columns.
 //!
 //! Without spans (only the services' log files) it says so, counts offsets from the first line
-//! and names each line's service; spans written while it waits are in what it prints, the
+//! and names each line's service; on a terminal a spinner says whose spans it waits for, and
+//! is cleared before the journey; spans written while it waits are in what it prints, the
 //! dispatch marked as running after the response.
 //!
 //! The terminal is a pseudo-terminal from `script` (util-linux, in Debian's essential
@@ -52,7 +53,7 @@ async fn follow_right_after_an_order_waits_and_fits_the_terminal() {
     assert_fits(&text, PIPED_WIDTH);
 
     for width in [80, 120] {
-        let shown = follow_in_terminal(&run.dir, "terminal-1", width).await;
+        let shown = follow_in_terminal(&run.dir, "terminal-1", width, "--wait 0").await;
         assert!(shown.contains('\x1b'), "colour on a terminal:\n{shown}");
         assert!(shown.contains('█'), "block bars on a terminal:\n{shown}");
         let visible = strip_escapes(&shown);
@@ -106,6 +107,27 @@ async fn without_spans_it_shows_the_lines_then_waits_for_the_spans() {
     assert!(
         hint.contains("had not arrived") && hint.contains("--wait"),
         "{hint}"
+    );
+    assert!(
+        !hint.contains("waiting for spans"),
+        "no spinner when stderr is not a terminal: {hint}"
+    );
+
+    let shown = follow_in_terminal(&logs_only, "terminal-2", 100, "--wait 1s").await;
+    assert!(
+        shown.contains("waiting for spans of "),
+        "a spinner on a terminal while it waits:\n{shown}"
+    );
+    let (_, after) = shown
+        .rsplit_once("\x1b[2K")
+        .expect("the spinner's line is cleared");
+    let after = strip_escapes(after);
+    assert!(
+        !after.contains("waiting for spans")
+            && after
+                .lines()
+                .any(|l| l.starts_with("request terminal-2: no spans found")),
+        "then the journey, on clean lines:\n{after}"
     );
 
     let started = Instant::now();
@@ -174,11 +196,12 @@ async fn follow_piped(dir: &Path, request_id: &str, args: &[&str]) -> Output {
     finish(command).await
 }
 
-/// What `follow` writes to a terminal `width` columns wide (every byte the terminal got).
-async fn follow_in_terminal(dir: &Path, request_id: &str, width: usize) -> String {
+/// What `follow … flags` writes, stdout and stderr, to a terminal `width` columns wide
+/// (every byte the terminal got).
+async fn follow_in_terminal(dir: &Path, request_id: &str, width: usize, flags: &str) -> String {
     let exe = binary!().path().display().to_string();
     let shell = format!(
-        "stty cols {width} rows 50; exec '{exe}' follow {request_id} --wait 0 --log-dir '{}'",
+        "stty cols {width} rows 50; exec '{exe}' follow {request_id} {flags} --log-dir '{}'",
         dir.display()
     );
     let mut command = tokio::process::Command::new("script");
