@@ -96,13 +96,14 @@ export CARGO_TARGET_DIR=$ROOT/target/adoption
 # then adopter-2) and stops it like Ctrl-C. Its stdout goes to $WORK/$2.jsonl, its stderr to
 # $WORK/$2.err, the collector's files to $WORK/otlp-$2/.
 run_against_collector() {
-  local binary=$1 name=$2 addr_var=$3 path=$4 otlp app pid
+  local binary=$1 name=$2 addr_var=$3 path=$4 otlp app pid collector
   shift 4
   otlp=$(free_port)
   app=$(free_port)
   "$ROOT/target/debug/ordertrail" collect --listen "127.0.0.1:$otlp" --out "$WORK/otlp-$name" \
     >"$WORK/collect-$name.log" 2>&1 &
-  PIDS+=($!)
+  collector=$!
+  PIDS+=("$collector")
   env "$addr_var=127.0.0.1:$app" OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$otlp" "$@" \
     "$binary" >"$WORK/$name.jsonl" 2>"$WORK/$name.err" &
   pid=$!
@@ -115,6 +116,9 @@ run_against_collector() {
   kill -TERM "$pid"
   wait "$pid" || true
   for _ in $(seq 1 50); do [ -s "$WORK/otlp-$name/traces.jsonl" ] && break; sleep 0.1; done
+  # The collector writes what it receives before answering: the exporter's flush is on disk.
+  kill -TERM "$collector" 2>/dev/null || true
+  wait "$collector" 2>/dev/null || true
 }
 
 step "run against ordertrail collect"
