@@ -131,6 +131,9 @@ pub struct TelemetryConfig {
     pub logs_endpoint: Option<String>,
     /// The OTLP transport.
     pub protocol: OtlpProtocol,
+    /// Headers sent with every span and log record export (`OTEL_EXPORTER_OTLP_HEADERS`): a
+    /// collector's or vendor's API key, say.
+    pub otlp_headers: Vec<(String, String)>,
     /// Which traces are sampled.
     pub sampler: SamplerChoice,
     /// Extra resource attributes (`OTEL_RESOURCE_ATTRIBUTES`), applied over the defaults.
@@ -172,6 +175,7 @@ impl TelemetryConfig {
             traces_endpoint: None,
             logs_endpoint: None,
             protocol: OtlpProtocol::Grpc,
+            otlp_headers: Vec::new(),
             sampler: SamplerChoice::default(),
             resource_attributes: Vec::new(),
             instance_id: uuid::Uuid::new_v4().to_string(),
@@ -275,6 +279,13 @@ impl TelemetryConfig {
         self
     }
 
+    /// Adds a header to every span and log record export.
+    #[must_use]
+    pub fn otlp_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.otlp_headers.push((name.into(), value.into()));
+        self
+    }
+
     /// Which traces are sampled.
     #[must_use]
     pub fn sampler(mut self, sampler: SamplerChoice) -> Self {
@@ -324,6 +335,15 @@ impl fmt::Debug for TelemetryConfig {
             .field("traces_endpoint", &self.traces_endpoint)
             .field("logs_endpoint", &self.logs_endpoint)
             .field("protocol", &self.protocol)
+            // Header values are often API keys: their names only.
+            .field(
+                "otlp_headers",
+                &self
+                    .otlp_headers
+                    .iter()
+                    .map(|(name, _)| name)
+                    .collect::<Vec<_>>(),
+            )
             .field("sampler", &self.sampler)
             .field("resource_attributes", &self.resource_attributes)
             .field("instance_id", &self.instance_id)

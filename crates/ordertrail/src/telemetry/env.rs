@@ -6,6 +6,7 @@
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` | base URL for both signals (HTTP appends `/v1/traces`, `/v1/logs`) |
 //! | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `..._LOGS_ENDPOINT` | per-signal URL, used as given |
 //! | `OTEL_EXPORTER_OTLP_PROTOCOL` | `grpc` (default) or `http/protobuf` |
+//! | `OTEL_EXPORTER_OTLP_HEADERS` | `key=value,...` sent with every span and log record export |
 //! | `OTEL_SERVICE_NAME` | `service.name` (and `service` on log lines) |
 //! | `OTEL_RESOURCE_ATTRIBUTES` | `key=value,...` added to the resource |
 //! | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | `always_on`, `always_off`, `traceidratio`, `parentbased_*` |
@@ -62,6 +63,7 @@ impl TelemetryConfig {
     /// | `OTEL_EXPORTER_OTLP_ENDPOINT` | base URL for both signals (HTTP appends `/v1/traces`, `/v1/logs`) |
     /// | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `..._LOGS_ENDPOINT` | per-signal URL, used as given |
     /// | `OTEL_EXPORTER_OTLP_PROTOCOL` | `grpc` (default) or `http/protobuf` |
+    /// | `OTEL_EXPORTER_OTLP_HEADERS` | `key=value,...` sent with every span and log record export |
     /// | `OTEL_SERVICE_NAME` | `service.name` (and `service` on log lines) |
     /// | `OTEL_RESOURCE_ATTRIBUTES` | `key=value,...` added to the resource |
     /// | `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG` | `always_on`, `always_off`, `traceidratio`, `parentbased_*` |
@@ -117,6 +119,9 @@ pub fn apply_env(
     }
     config.resource_attributes = get("OTEL_RESOURCE_ATTRIBUTES")
         .map(|a| attributes(&a))
+        .unwrap_or_default();
+    config.otlp_headers = get("OTEL_EXPORTER_OTLP_HEADERS")
+        .map(|h| attributes(&h))
         .unwrap_or_default();
     config.sampler = sampler(get("OTEL_TRACES_SAMPLER"), get("OTEL_TRACES_SAMPLER_ARG"))?;
     config.recorder = super::recorder_env::apply(config.recorder, &get)?;

@@ -65,6 +65,19 @@ pub enum TelemetryError {
         #[source]
         source: opentelemetry_otlp::ExporterBuildError,
     },
+    /// An OTLP endpoint or header cannot be used (not `http://host:port`, say).
+    #[cfg(feature = "otlp")]
+    #[error("cannot export {signal}: {reason}")]
+    Endpoint {
+        /// `traces` or `logs`.
+        signal: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The export thread could not be started.
+    #[cfg(feature = "otlp")]
+    #[error("cannot start the export thread")]
+    ExportThread(#[source] std::io::Error),
     /// An endpoint is configured but this build has no OTLP exporter (feature `otlp` is off).
     #[error("an OTLP endpoint is set, but ordertrail was built without the `otlp` feature")]
     NoExporter,

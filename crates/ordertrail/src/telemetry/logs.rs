@@ -2,8 +2,6 @@
 
 use std::sync::Arc;
 
-#[cfg(feature = "otlp")]
-use opentelemetry_otlp::LogExporter;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 #[cfg(feature = "otlp")]
@@ -60,6 +58,9 @@ fn exporting(
 }
 
 #[cfg(feature = "otlp")]
-fn log_exporter(config: &TelemetryConfig, endpoint: &str) -> Result<LogExporter, TelemetryError> {
-    otlp_exporter!(LogExporter::builder(), config, endpoint, "logs")
+fn log_exporter(
+    config: &TelemetryConfig,
+    endpoint: &str,
+) -> Result<super::wire::WireLogs, TelemetryError> {
+    super::wire_sender(config, endpoint, super::wire::Signal::Logs).map(super::wire::WireLogs::new)
 }

@@ -25,6 +25,7 @@
 //! - `config`: [`TelemetryConfig`] and its parts.
 //! - `resource`: the resource attributes every span and record carries.
 //! - `traces`, `logs`: the two OpenTelemetry providers and their OTLP exporters.
+//! - `wire`: the OTLP encoding and transport of spans and log records.
 //! - `meters`: the meter provider exporting [`crate::metrics`] over OTLP, when configured.
 //! - `counting`: [`ExportCounters`], bounded queues whose drops and failures are counted.
 //! - `redacting`: the redaction policy on every string of every exported span ([`redact_span`]).
@@ -35,10 +36,8 @@
 //! - `init`: [`init()`], which installs the subscriber, and [`layers()`], to compose your own.
 //! - `guard`: [`TelemetryGuard`], which flushes on `shutdown().await` or on drop.
 
-/// The OTLP exporter of one signal, from its exporter builder (`SpanExporter::builder()`,
-/// `LogExporter::builder()`, ...): the configured protocol, `endpoint` and export timeout.
-/// A macro because the three builders share their methods but no trait for `with_tonic` and
-/// `with_http`.
+/// The SDK's OTLP exporter of one signal (metrics), from its exporter builder
+/// (`MetricExporter::builder()`): the configured protocol, `endpoint` and export timeout.
 #[cfg(feature = "otlp")]
 macro_rules! otlp_exporter {
     ($builder:expr, $config:expr, $endpoint:expr, $signal:literal) => {{
@@ -83,6 +82,29 @@ mod redacting;
 mod report;
 mod resource;
 mod traces;
+#[cfg(feature = "otlp")]
+mod wire;
+
+/// The sender of one signal's export requests to `endpoint`, on the process's export runtime.
+#[cfg(feature = "otlp")]
+fn wire_sender(
+    config: &TelemetryConfig,
+    endpoint: &str,
+    signal: wire::Signal,
+) -> Result<wire::Sender, TelemetryError> {
+    let runtime = wire::ExportRuntime::shared().map_err(TelemetryError::ExportThread)?;
+    let target = wire::Target {
+        signal,
+        protocol: config.protocol,
+        endpoint,
+        headers: &config.otlp_headers,
+        timeout: config.batch.export_timeout,
+    };
+    wire::Sender::new(&target, runtime).map_err(|err| TelemetryError::Endpoint {
+        signal: signal.name(),
+        reason: err.to_string(),
+    })
+}
 
 pub use config::{
     BatchSettings, LogFormat, OtlpProtocol, SamplerChoice, TelemetryConfig, signal_endpoints,

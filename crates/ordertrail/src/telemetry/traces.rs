@@ -73,13 +73,9 @@ fn exporting(
 fn span_exporter(
     config: &TelemetryConfig,
     endpoint: &str,
-) -> Result<opentelemetry_otlp::SpanExporter, TelemetryError> {
-    otlp_exporter!(
-        opentelemetry_otlp::SpanExporter::builder(),
-        config,
-        endpoint,
-        "traces"
-    )
+) -> Result<super::wire::WireSpans, TelemetryError> {
+    super::wire_sender(config, endpoint, super::wire::Signal::Traces)
+        .map(super::wire::WireSpans::new)
 }
 
 fn sampler(choice: SamplerChoice) -> Sampler {

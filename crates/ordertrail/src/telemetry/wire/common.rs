@@ -1,0 +1,141 @@
+//! The messages every signal shares (`opentelemetry/proto/common/v1`, `resource/v1`):
+//! attributes, values, the instrumentation scope and the resource.
+
+use opentelemetry::logs::AnyValue;
+use opentelemetry::{Array, InstrumentationScope, Key, KeyValue, Value};
+use opentelemetry_sdk::Resource;
+
+use super::protobuf::Writer;
+
+/// `KeyValue.key`.
+const KEY: u32 = 1;
+/// `KeyValue.value`.
+const VALUE: u32 = 2;
+
+/// `AnyValue` fields (one of).
+mod any {
+    pub(super) const STRING: u32 = 1;
+    pub(super) const BOOL: u32 = 2;
+    pub(super) const INT: u32 = 3;
+    pub(super) const DOUBLE: u32 = 4;
+    pub(super) const ARRAY: u32 = 5;
+    pub(super) const KVLIST: u32 = 6;
+    pub(super) const BYTES: u32 = 7;
+}
+
+/// `ArrayValue.values` and `KeyValueList.values`.
+const VALUES: u32 = 1;
+
+/// One attribute of a span, event, link, resource or scope, as `KeyValue` field `field`.
+pub(crate) fn key_value(w: &mut Writer, field: u32, kv: &KeyValue) {
+    let open = w.open(field);
+    w.string(KEY, kv.key.as_str());
+    let value = w.open(VALUE);
+    any_of_value(w, &kv.value);
+    w.close(value);
+    w.close(open);
+}
+
+/// One attribute of a log record, as `KeyValue` field `field`.
+pub(crate) fn log_key_value(w: &mut Writer, field: u32, key: &Key, value: &AnyValue) {
+    let open = w.open(field);
+    w.string(KEY, key.as_str());
+    let inner = w.open(VALUE);
+    any_of_log_value(w, value);
+    w.close(inner);
+    w.close(open);
+}
+
+/// The fields of an `AnyValue` holding an attribute value.
+fn any_of_value(w: &mut Writer, value: &Value) {
+    match value {
+        Value::Bool(b) => w.always_uint(any::BOOL, u64::from(*b)),
+        Value::I64(i) => w.always_uint(any::INT, *i as u64),
+        Value::F64(f) => w.double(any::DOUBLE, *f),
+        Value::String(s) => w.always_bytes(any::STRING, s.as_str().as_bytes()),
+        Value::Array(array) => {
+            let open = w.open(any::ARRAY);
+            array_values(w, array);
+            w.close(open);
+        }
+        // A value kind newer than this encoder: its text, rather than nothing.
+        other => w.always_bytes(any::STRING, other.as_str().as_bytes()),
+    }
+}
+
+fn array_values(w: &mut Writer, array: &Array) {
+    match array {
+        Array::Bool(items) => items
+            .iter()
+            .for_each(|b| element(w, |w| w.always_uint(any::BOOL, u64::from(*b)))),
+        Array::I64(items) => items
+            .iter()
+            .for_each(|i| element(w, |w| w.always_uint(any::INT, *i as u64))),
+        Array::F64(items) => items
+            .iter()
+            .for_each(|f| element(w, |w| w.double(any::DOUBLE, *f))),
+        Array::String(items) => items.iter().for_each(|s| {
+            element(w, |w| w.always_bytes(any::STRING, s.as_str().as_bytes()));
+        }),
+        other => element(w, |w| {
+            w.always_bytes(any::STRING, other.to_string().as_bytes());
+        }),
+    }
+}
+
+/// One `AnyValue` of an `ArrayValue`.
+fn element(w: &mut Writer, fields: impl FnOnce(&mut Writer)) {
+    let open = w.open(VALUES);
+    fields(w);
+    w.close(open);
+}
+
+/// The fields of an `AnyValue` holding a log record's body or attribute.
+pub(crate) fn any_of_log_value(w: &mut Writer, value: &AnyValue) {
+    match value {
+        AnyValue::Int(i) => w.always_uint(any::INT, *i as u64),
+        AnyValue::Double(f) => w.double(any::DOUBLE, *f),
+        AnyValue::String(s) => w.always_bytes(any::STRING, s.as_str().as_bytes()),
+        AnyValue::Boolean(b) => w.always_uint(any::BOOL, u64::from(*b)),
+        AnyValue::Bytes(bytes) => w.always_bytes(any::BYTES, bytes),
+        AnyValue::ListAny(items) => {
+            let open = w.open(any::ARRAY);
+            items
+                .iter()
+                .for_each(|item| element(w, |w| any_of_log_value(w, item)));
+            w.close(open);
+        }
+        AnyValue::Map(map) => {
+            let open = w.open(any::KVLIST);
+            map.iter()
+                .for_each(|(key, value)| log_key_value(w, VALUES, key, value));
+            w.close(open);
+        }
+        // A value kind newer than this encoder: nothing rather than a guess.
+        _ => {}
+    }
+}
+
+/// `Resource` as field `field`: its attributes.
+pub(crate) fn resource(w: &mut Writer, field: u32, resource: &Resource) {
+    let open = w.open(field);
+    for (key, value) in resource.iter() {
+        let kv = w.open(1);
+        w.string(KEY, key.as_str());
+        let inner = w.open(VALUE);
+        any_of_value(w, value);
+        w.close(inner);
+        w.close(kv);
+    }
+    w.close(open);
+}
+
+/// `InstrumentationScope` as field `field`, named `name` (a log record's target names its
+/// scope).
+pub(crate) fn scope(w: &mut Writer, field: u32, scope: &InstrumentationScope, name: &str) {
+    let open = w.open(field);
+    w.string(1, name);
+    w.string(2, scope.version().unwrap_or_default());
+    scope.attributes().for_each(|kv| key_value(w, 3, kv));
+    w.close(open);
+}
