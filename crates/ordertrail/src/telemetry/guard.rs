@@ -64,11 +64,13 @@ impl TelemetryGuard {
 
     /// Flushes within [`DROP_BUDGET`] on a blocking thread, so the async runtime keeps
     /// serving the exporter meanwhile; see [`shutdown_blocking`](Self::shutdown_blocking).
+    #[must_use = "the errors say which signal lost data at shutdown"]
     pub async fn shutdown(self) -> Vec<TelemetryError> {
         self.shutdown_within(DROP_BUDGET).await
     }
 
     /// [`shutdown`](Self::shutdown) with another budget.
+    #[must_use = "the errors say which signal lost data at shutdown"]
     pub async fn shutdown_within(self, budget: Duration) -> Vec<TelemetryError> {
         let flushing = tokio::task::spawn_blocking(move || self.shutdown_blocking(budget));
         flushing
@@ -81,6 +83,7 @@ impl TelemetryGuard {
     ///
     /// Blocking: inside a current-thread runtime call [`shutdown`](Self::shutdown) instead,
     /// or the exporter's connection cannot make progress while this waits.
+    #[must_use = "the errors say which signal lost data at shutdown"]
     pub fn shutdown_blocking(mut self, budget: Duration) -> Vec<TelemetryError> {
         self.flush(budget)
     }

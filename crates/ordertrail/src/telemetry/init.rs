@@ -55,11 +55,11 @@ pub enum TelemetryError {
     /// A log output could not be opened.
     #[error(transparent)]
     Output(#[from] OutputError),
-    /// An OTLP exporter could not be built (a malformed endpoint, say).
+    /// The SDK's OTLP metric exporter could not be built (a malformed endpoint, say).
     #[cfg(feature = "otlp")]
     #[error("cannot build the OTLP {signal} exporter")]
     Exporter {
-        /// `traces` or `logs`.
+        /// `metrics`.
         signal: &'static str,
         /// Why.
         #[source]
@@ -87,7 +87,7 @@ pub enum TelemetryError {
     /// Flushing a signal at shutdown failed or ran out of time; its pending data is lost.
     #[error("flushing {signal} at shutdown failed")]
     Shutdown {
-        /// `traces` or `logs`.
+        /// `traces`, `logs` or `metrics`.
         signal: &'static str,
         /// Why.
         #[source]
@@ -133,6 +133,9 @@ pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> 
 /// that flushes them — for teams that build their own subscriber. Also installs the W3C
 /// propagators (unless the SDK is disabled); the panic hook is yours to install
 /// ([`install_panic_hook`]).
+///
+/// Hold the guard for as long as the service runs: dropping it flushes and shuts the
+/// exporters down, so `let (layers, _) = layers(&config)?` exports nothing after that line.
 ///
 /// ```no_run
 /// use ordertrail::telemetry::{self, TelemetryConfig};
