@@ -5,7 +5,7 @@ use opentelemetry::logs::AnyValue;
 use opentelemetry::{Array, InstrumentationScope, Key, KeyValue, Value};
 use opentelemetry_sdk::Resource;
 
-use super::protobuf::Writer;
+use super::protobuf::{Scalar, Writer};
 
 /// `KeyValue.key`.
 const KEY: u32 = 1;
@@ -28,16 +28,26 @@ const VALUES: u32 = 1;
 
 /// One attribute of a span, event, link, resource or scope, as `KeyValue` field `field`.
 pub(crate) fn key_value(w: &mut Writer, field: u32, kv: &KeyValue) {
+    attribute(w, field, kv.key.as_str(), &kv.value);
+}
+
+fn attribute(w: &mut Writer, field: u32, key: &str, value: &Value) {
+    if let Some(scalar) = value_scalar(value) {
+        return w.key_scalar(field, key, scalar);
+    }
     let open = w.open(field);
-    w.string(KEY, kv.key.as_str());
-    let value = w.open(VALUE);
-    any_of_value(w, &kv.value);
-    w.close(value);
+    w.string(KEY, key);
+    let inner = w.open(VALUE);
+    any_of_value(w, value);
+    w.close(inner);
     w.close(open);
 }
 
 /// One attribute of a log record, as `KeyValue` field `field`.
 pub(crate) fn log_key_value(w: &mut Writer, field: u32, key: &Key, value: &AnyValue) {
+    if let Some(scalar) = log_scalar(value) {
+        return w.key_scalar(field, key.as_str(), scalar);
+    }
     let open = w.open(field);
     w.string(KEY, key.as_str());
     let inner = w.open(VALUE);
@@ -46,13 +56,35 @@ pub(crate) fn log_key_value(w: &mut Writer, field: u32, key: &Key, value: &AnyVa
     w.close(open);
 }
 
+/// The `AnyValue` field of a value that is not a list or a map.
+fn value_scalar(value: &Value) -> Option<Scalar<'_>> {
+    Some(match value {
+        Value::Bool(b) => Scalar::Varint(any::BOOL, u64::from(*b)),
+        Value::I64(i) => Scalar::Varint(any::INT, *i as u64),
+        Value::F64(f) => Scalar::Double(any::DOUBLE, *f),
+        Value::String(s) => Scalar::Bytes(any::STRING, s.as_str().as_bytes()),
+        _ => return None,
+    })
+}
+
+/// The `AnyValue` field of a log value that is not a list or a map.
+fn log_scalar(value: &AnyValue) -> Option<Scalar<'_>> {
+    Some(match value {
+        AnyValue::Int(i) => Scalar::Varint(any::INT, *i as u64),
+        AnyValue::Double(f) => Scalar::Double(any::DOUBLE, *f),
+        AnyValue::String(s) => Scalar::Bytes(any::STRING, s.as_str().as_bytes()),
+        AnyValue::Boolean(b) => Scalar::Varint(any::BOOL, u64::from(*b)),
+        AnyValue::Bytes(bytes) => Scalar::Bytes(any::BYTES, bytes),
+        _ => return None,
+    })
+}
+
 /// The fields of an `AnyValue` holding an attribute value.
 fn any_of_value(w: &mut Writer, value: &Value) {
+    if let Some(scalar) = value_scalar(value) {
+        return w.scalar(scalar);
+    }
     match value {
-        Value::Bool(b) => w.always_uint(any::BOOL, u64::from(*b)),
-        Value::I64(i) => w.always_uint(any::INT, *i as u64),
-        Value::F64(f) => w.double(any::DOUBLE, *f),
-        Value::String(s) => w.always_bytes(any::STRING, s.as_str().as_bytes()),
         Value::Array(array) => {
             let open = w.open(any::ARRAY);
             array_values(w, array);
@@ -92,12 +124,10 @@ fn element(w: &mut Writer, fields: impl FnOnce(&mut Writer)) {
 
 /// The fields of an `AnyValue` holding a log record's body or attribute.
 pub(crate) fn any_of_log_value(w: &mut Writer, value: &AnyValue) {
+    if let Some(scalar) = log_scalar(value) {
+        return w.scalar(scalar);
+    }
     match value {
-        AnyValue::Int(i) => w.always_uint(any::INT, *i as u64),
-        AnyValue::Double(f) => w.double(any::DOUBLE, *f),
-        AnyValue::String(s) => w.always_bytes(any::STRING, s.as_str().as_bytes()),
-        AnyValue::Boolean(b) => w.always_uint(any::BOOL, u64::from(*b)),
-        AnyValue::Bytes(bytes) => w.always_bytes(any::BYTES, bytes),
         AnyValue::ListAny(items) => {
             let open = w.open(any::ARRAY);
             items
@@ -120,12 +150,7 @@ pub(crate) fn any_of_log_value(w: &mut Writer, value: &AnyValue) {
 pub(crate) fn resource(w: &mut Writer, field: u32, resource: &Resource) {
     let open = w.open(field);
     for (key, value) in resource.iter() {
-        let kv = w.open(1);
-        w.string(KEY, key.as_str());
-        let inner = w.open(VALUE);
-        any_of_value(w, value);
-        w.close(inner);
-        w.close(kv);
+        attribute(w, 1, key.as_str(), value);
     }
     w.close(open);
 }

@@ -6,7 +6,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::{LogBatch, SdkLogRecord};
 
 use super::common::{any_of_log_value, log_key_value, resource, scope};
-use super::protobuf::Writer;
+use super::protobuf::{Encoded, Writer};
 use super::spans::nanos;
 
 /// Bytes a log record usually takes; a batch's buffer starts at this times its records.
@@ -17,11 +17,11 @@ type Entry<'a> = (&'a SdkLogRecord, &'a InstrumentationScope);
 
 /// The request exporting `batch` on behalf of `resource`. Records are grouped by scope; as
 /// in the SDK's own OTLP exporter, a record's target (its module path) names its scope.
-pub(crate) fn export_request(batch: &LogBatch<'_>, res: &Resource) -> Vec<u8> {
+pub(crate) fn export_request(batch: &LogBatch<'_>, res: &Resource) -> Encoded {
     let entries: Vec<Entry<'_>> = batch.iter().collect();
-    let mut w = Writer::with_capacity(256 + entries.len() * RECORD_SIZE_HINT);
+    let mut w = Writer::request(256 + entries.len() * RECORD_SIZE_HINT);
     if entries.is_empty() {
-        return w.into_bytes();
+        return w.finish();
     }
     let resource_logs = w.open(1);
     resource(&mut w, 1, res);
@@ -37,7 +37,7 @@ pub(crate) fn export_request(batch: &LogBatch<'_>, res: &Resource) -> Vec<u8> {
     }
     w.string(3, res.schema_url().unwrap_or_default());
     w.close(resource_logs);
-    w.into_bytes()
+    w.finish()
 }
 
 /// The name a record's scope is exported under: its target, else the scope's own name.
@@ -156,7 +156,7 @@ mod tests {
         let resource_logs =
             group_logs_by_resource_and_scope(&batch, &ResourceAttributesWithSchema::from(&res));
         assert_eq!(
-            decode(&export_request(&batch, &res)),
+            decode(export_request(&batch, &res).message()),
             ExportLogsServiceRequest { resource_logs }
         );
     }
@@ -169,7 +169,7 @@ mod tests {
         bare.set_observed_timestamp(UNIX_EPOCH + Duration::from_secs(1));
         let targeted = full_record(Some("checkout::pay"));
         let data = [(&bare, &scope_of), (&targeted, &scope_of)];
-        let request = decode(&export_request(&LogBatch::new(&data), &test_resource()));
+        let request = decode(export_request(&LogBatch::new(&data), &test_resource()).message());
         let names: Vec<(String, usize)> = request.resource_logs[0]
             .scope_logs
             .iter()

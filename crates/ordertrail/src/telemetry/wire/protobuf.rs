@@ -4,7 +4,10 @@
 //! [`LENGTH_ROOM`] bytes for its length, the fields follow, and [`Writer::close`] writes the
 //! length as a minimal varint and moves the fields back over the unused room. Each message's
 //! size is known once, when it closes, so nothing is measured twice (a generated encoder asks
-//! every nested message for its length at every level above it).
+//! every nested message for its length at every level above it). An attribute's length is
+//! computed up front ([`Writer::key_scalar`]): most messages are those, and they move nothing.
+
+use bytes::Bytes;
 
 /// Bytes kept for a nested message's length: a varint of up to 2^35 - 1.
 const LENGTH_ROOM: usize = 5;
@@ -18,10 +21,74 @@ const LEN: u32 = 2;
 /// Wire type of 32-bit fixed fields (`fixed32`).
 const FIXED32: u32 = 5;
 
+/// Bytes kept in front of an export request for the gRPC frame header (a compression flag
+/// and the message's length), so sending it over gRPC copies nothing.
+const FRAME_ROOM: usize = 5;
+
+/// An encoded export request, with room in front for its gRPC frame header.
+#[derive(Debug)]
+pub(crate) struct Encoded(Vec<u8>);
+
+impl Encoded {
+    /// The protobuf message.
+    #[cfg(test)]
+    pub(crate) fn message(&self) -> &[u8] {
+        &self.0[FRAME_ROOM..]
+    }
+
+    /// The message as one uncompressed gRPC frame: flag 0, its length, itself.
+    pub(crate) fn into_grpc_frame(mut self) -> Bytes {
+        let length = (self.0.len() - FRAME_ROOM) as u32;
+        self.0[0] = 0;
+        self.0[1..FRAME_ROOM].copy_from_slice(&length.to_be_bytes());
+        Bytes::from(self.0)
+    }
+
+    /// The message alone, as an OTLP/HTTP body.
+    pub(crate) fn into_message(self) -> Bytes {
+        Bytes::from(self.0).slice(FRAME_ROOM..)
+    }
+}
+
 /// A protobuf message being written into a byte buffer.
 #[derive(Debug, Default)]
 pub(crate) struct Writer {
     buf: Vec<u8>,
+}
+
+/// A value that fits one field of an `AnyValue`: its size is known before it is written.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Scalar<'a> {
+    /// A length-delimited field (`string_value`, `bytes_value`).
+    Bytes(u32, &'a [u8]),
+    /// A varint field (`bool_value`, `int_value`).
+    Varint(u32, u64),
+    /// A `double` field (`double_value`).
+    Double(u32, f64),
+}
+
+impl Scalar<'_> {
+    /// Bytes of the field: tag and value.
+    fn size(self) -> usize {
+        match self {
+            Self::Bytes(field, bytes) => {
+                tag_size(field) + varint_size(bytes.len() as u64) + bytes.len()
+            }
+            Self::Varint(field, value) => tag_size(field) + varint_size(value),
+            Self::Double(field, _) => tag_size(field) + 8,
+        }
+    }
+}
+
+/// Bytes of `value` as a varint.
+fn varint_size(value: u64) -> usize {
+    // One byte per started group of seven bits, and one for zero.
+    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
+}
+
+/// Bytes of a tag of `field` (tags of the small field numbers OTLP uses take one or two).
+fn tag_size(field: u32) -> usize {
+    varint_size(u64::from(field << 3))
 }
 
 /// Where an open nested message starts: the room for its length. Pass it to
@@ -31,15 +98,21 @@ pub(crate) struct Writer {
 pub(crate) struct Open(usize);
 
 impl Writer {
-    /// A writer with `capacity` bytes reserved.
-    pub(crate) fn with_capacity(capacity: usize) -> Self {
-        Self {
-            buf: Vec::with_capacity(capacity),
-        }
+    /// A writer of an export request of about `capacity` bytes.
+    pub(crate) fn request(capacity: usize) -> Self {
+        let mut buf = Vec::with_capacity(FRAME_ROOM + capacity);
+        buf.extend_from_slice(&[0; FRAME_ROOM]);
+        Self { buf }
+    }
+
+    /// The request written.
+    pub(crate) fn finish(self) -> Encoded {
+        Encoded(self.buf)
     }
 
     /// The bytes written so far.
-    pub(crate) fn into_bytes(self) -> Vec<u8> {
+    #[cfg(test)]
+    fn into_bytes(self) -> Vec<u8> {
         self.buf
     }
 
@@ -108,6 +181,33 @@ impl Writer {
         self.tag(field, LEN);
         self.varint(value.len() as u64);
         self.buf.extend_from_slice(value);
+    }
+
+    /// One field of a oneof (an `AnyValue`'s value), written whatever its value.
+    pub(crate) fn scalar(&mut self, scalar: Scalar<'_>) {
+        match scalar {
+            Scalar::Bytes(field, bytes) => self.always_bytes(field, bytes),
+            Scalar::Varint(field, value) => self.always_uint(field, value),
+            Scalar::Double(field, value) => self.double(field, value),
+        }
+    }
+
+    /// A `KeyValue` message as field `field`: `key` (field 1) and an `AnyValue` (field 2)
+    /// holding `value`, with both lengths computed up front instead of moved into place.
+    pub(crate) fn key_scalar(&mut self, field: u32, key: &str, value: Scalar<'_>) {
+        let any = value.size();
+        let key_size = if key.is_empty() {
+            0
+        } else {
+            tag_size(1) + varint_size(key.len() as u64) + key.len()
+        };
+        let body = key_size + tag_size(2) + varint_size(any as u64) + any;
+        self.tag(field, LEN);
+        self.varint(body as u64);
+        self.bytes(1, key.as_bytes());
+        self.tag(2, LEN);
+        self.varint(any as u64);
+        self.scalar(value);
     }
 
     /// Starts nested message `field`; its fields follow, then [`Writer::close`].
@@ -209,6 +309,94 @@ mod tests {
             let bytes = writer.into_bytes();
             assert_eq!(bytes, expected.encode_to_vec(), "text of {text_len}");
             assert_eq!(Sample::decode(bytes.as_slice()).unwrap(), expected);
+        }
+    }
+
+    /// `KeyValue { key, value: AnyValue }` as a generated decoder sees it.
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct Pair {
+        #[prost(string, tag = "1")]
+        key: String,
+        #[prost(message, optional, tag = "2")]
+        value: Option<Any>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct Any {
+        #[prost(oneof = "AnyKind", tags = "1, 3, 4")]
+        kind: Option<AnyKind>,
+    }
+
+    #[derive(Clone, PartialEq, prost::Oneof)]
+    enum AnyKind {
+        #[prost(string, tag = "1")]
+        Text(String),
+        #[prost(int64, tag = "3")]
+        Int(i64),
+        #[prost(double, tag = "4")]
+        Real(f64),
+    }
+
+    #[test]
+    fn key_scalars_decode_as_their_pairs() {
+        let long = "v".repeat(300);
+        let cases = [
+            (
+                "k",
+                Scalar::Bytes(1, b"value"),
+                AnyKind::Text("value".into()),
+            ),
+            ("", Scalar::Bytes(1, b""), AnyKind::Text(String::new())),
+            (
+                "k",
+                Scalar::Bytes(1, long.as_bytes()),
+                AnyKind::Text(long.clone()),
+            ),
+            ("n", Scalar::Varint(3, 0), AnyKind::Int(0)),
+            ("n", Scalar::Varint(3, -5_i64 as u64), AnyKind::Int(-5)),
+            ("x", Scalar::Double(4, 0.25), AnyKind::Real(0.25)),
+        ];
+        for (key, scalar, kind) in cases {
+            let mut writer = Writer::default();
+            writer.key_scalar(9, key, scalar);
+            let bytes = writer.into_bytes();
+            let expected = Pair {
+                key: key.into(),
+                value: Some(Any { kind: Some(kind) }),
+            };
+            // Field 9 of an outer message: skip its tag, decode the length-delimited pair.
+            let pair = Pair::decode_length_delimited(&bytes[1..]).unwrap();
+            assert_eq!(pair, expected, "{key} {scalar:?}");
+            assert_eq!(
+                bytes.len(),
+                1 + expected.encoded_len() + varint_size(expected.encoded_len() as u64)
+            );
+        }
+    }
+
+    #[test]
+    fn a_request_is_framed_for_grpc_without_a_copy_and_sent_bare_over_http() {
+        let mut writer = Writer::request(16);
+        writer.string(1, "abc");
+        let encoded = writer.finish();
+        assert_eq!(encoded.message(), [10, 3, b'a', b'b', b'c']);
+        let frame = Encoded(encoded.0.clone()).into_grpc_frame();
+        assert_eq!(frame[..5], [0, 0, 0, 0, 5]);
+        assert_eq!(frame[5..], *encoded.message());
+        assert_eq!(encoded.into_message()[..], [10, 3, b'a', b'b', b'c']);
+    }
+
+    #[test]
+    fn varint_sizes() {
+        for (value, size) in [
+            (0, 1),
+            (127, 1),
+            (128, 2),
+            (16_383, 2),
+            (16_384, 3),
+            (u64::MAX, 10),
+        ] {
+            assert_eq!(varint_size(value), size, "{value}");
         }
     }
 

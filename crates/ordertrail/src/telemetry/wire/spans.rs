@@ -9,7 +9,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
 
 use super::common::{key_value, resource, scope};
-use super::protobuf::Writer;
+use super::protobuf::{Encoded, Writer};
 
 /// `Span.flags`: bit 8 says whether the parent's remoteness is known, bit 9 that it is remote.
 const HAS_IS_REMOTE: u32 = 0x100;
@@ -19,10 +19,10 @@ const IS_REMOTE: u32 = 0x200;
 const SPAN_SIZE_HINT: usize = 512;
 
 /// The request exporting `batch` on behalf of `resource`, spans grouped by their scope.
-pub(crate) fn export_request(batch: &[SpanData], res: &Resource) -> Vec<u8> {
-    let mut w = Writer::with_capacity(256 + batch.len() * SPAN_SIZE_HINT);
+pub(crate) fn export_request(batch: &[SpanData], res: &Resource) -> Encoded {
+    let mut w = Writer::request(256 + batch.len() * SPAN_SIZE_HINT);
     if batch.is_empty() {
-        return w.into_bytes();
+        return w.finish();
     }
     let resource_spans = w.open(1);
     resource(&mut w, 1, res);
@@ -38,7 +38,7 @@ pub(crate) fn export_request(batch: &[SpanData], res: &Resource) -> Vec<u8> {
     }
     w.string(3, res.schema_url().unwrap_or_default());
     w.close(resource_spans);
-    w.into_bytes()
+    w.finish()
 }
 
 /// The scopes of `batch`, each once, in order of first appearance (a batch holds one or two).
@@ -243,7 +243,7 @@ mod tests {
         second.parent_span_is_remote = false;
         second.span_kind = SpanKind::Client;
         let batch = vec![full_span("ordertrail"), second];
-        let ours = ExportTraceServiceRequest::decode(export_request(&batch, &res).as_slice())
+        let ours = ExportTraceServiceRequest::decode(export_request(&batch, &res).message())
             .expect("a valid ExportTraceServiceRequest");
         assert_eq!(ours, reference(batch, &res));
     }
@@ -252,7 +252,7 @@ mod tests {
     fn spans_of_each_scope_are_grouped_under_it() {
         let res = test_resource();
         let batch = vec![full_span("a"), full_span("b"), full_span("a")];
-        let ours = ExportTraceServiceRequest::decode(export_request(&batch, &res).as_slice())
+        let ours = ExportTraceServiceRequest::decode(export_request(&batch, &res).message())
             .expect("a valid ExportTraceServiceRequest");
         let scopes: Vec<(String, usize)> = ours.resource_spans[0]
             .scope_spans
@@ -273,6 +273,6 @@ mod tests {
 
     #[test]
     fn an_empty_batch_is_an_empty_request() {
-        assert!(export_request(&[], &test_resource()).is_empty());
+        assert!(export_request(&[], &test_resource()).message().is_empty());
     }
 }

@@ -18,6 +18,7 @@ use hyper_util::rt::TokioExecutor;
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
+use super::protobuf::Encoded;
 use crate::telemetry::OtlpProtocol;
 
 /// What went wrong sending one export request.
@@ -175,7 +176,7 @@ impl Sender {
     /// export time-out.
     pub(crate) fn send(
         &self,
-        message: Vec<u8>,
+        message: Encoded,
     ) -> impl Future<Output = Result<(), SendError>> + Send + 'static {
         let request = self.request(message);
         let (client, timeout, grpc) = (
@@ -192,12 +193,12 @@ impl Sender {
         async move { task.await.unwrap_or(Err(SendError::Stopped)) }
     }
 
-    fn request(&self, message: Vec<u8>) -> Request<Full<Bytes>> {
+    fn request(&self, message: Encoded) -> Request<Full<Bytes>> {
         let body = match self.protocol {
-            OtlpProtocol::Grpc => grpc_frame(message),
-            OtlpProtocol::HttpProtobuf => message,
+            OtlpProtocol::Grpc => message.into_grpc_frame(),
+            OtlpProtocol::HttpProtobuf => message.into_message(),
         };
-        let mut request = Request::new(Full::new(Bytes::from(body)));
+        let mut request = Request::new(Full::new(body));
         *request.method_mut() = Method::POST;
         *request.uri_mut() = self.uri.clone();
         let headers = request.headers_mut();
@@ -266,15 +267,6 @@ fn grpc_status(head: &HeaderMap, trailers: &HeaderMap) -> Result<(), SendError> 
     }
 }
 
-/// A gRPC message: not compressed, its length, itself.
-fn grpc_frame(message: Vec<u8>) -> Vec<u8> {
-    let mut framed = Vec::with_capacity(message.len() + 5);
-    framed.push(0);
-    framed.extend_from_slice(&(message.len() as u32).to_be_bytes());
-    framed.extend_from_slice(&message);
-    framed
-}
-
 /// The URI requests go to: the gRPC method under the base, or the HTTP endpoint as given.
 fn request_uri(target: &Target<'_>) -> Result<Uri, SendError> {
     let text = match target.protocol {
@@ -339,16 +331,27 @@ mod tests {
 
     #[test]
     fn endpoints_other_than_plain_http_are_refused() {
-        for endpoint in ["https://collector:4317", "collector:4317", "http://", "not a uri"] {
+        for endpoint in [
+            "https://collector:4317",
+            "collector:4317",
+            "http://",
+            "not a uri",
+        ] {
             let err = request_uri(&target(OtlpProtocol::Grpc, endpoint)).unwrap_err();
-            assert!(matches!(err, SendError::Endpoint { .. }), "{endpoint}: {err}");
+            assert!(
+                matches!(err, SendError::Endpoint { .. }),
+                "{endpoint}: {err}"
+            );
         }
     }
 
     #[test]
     fn invalid_headers_are_refused() {
         let headers = [("api key".to_owned(), "x".to_owned())];
-        assert!(matches!(header_map(&headers), Err(SendError::Header { .. })));
+        assert!(matches!(
+            header_map(&headers),
+            Err(SendError::Header { .. })
+        ));
         let headers = [("x-api-key".to_owned(), "secret".to_owned())];
         assert_eq!(header_map(&headers).unwrap()["x-api-key"], "secret");
     }
@@ -366,11 +369,9 @@ mod tests {
         assert!(grpc_status(&status("0"), &none).is_ok());
         let err = grpc_status(&none, &status("8")).unwrap_err();
         assert_eq!(err.to_string(), "answered gRPC status 8: too big");
-        assert!(matches!(grpc_status(&none, &none), Err(SendError::Grpc { .. })));
-    }
-
-    #[test]
-    fn a_grpc_frame_is_flag_length_message() {
-        assert_eq!(grpc_frame(vec![7, 8, 9]), [0, 0, 0, 0, 3, 7, 8, 9]);
+        assert!(matches!(
+            grpc_status(&none, &none),
+            Err(SendError::Grpc { .. })
+        ));
     }
 }
