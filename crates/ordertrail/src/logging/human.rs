@@ -106,8 +106,8 @@ where
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        let Scratch { record, line } = scratch;
-        record.fill(event, ctx);
+        let Scratch { flat, line } = scratch;
+        let record = flat.of(event, ctx);
         line.clear();
         let level = *event.metadata().level();
         self.format(line, level, record, SystemTime::now(), None);

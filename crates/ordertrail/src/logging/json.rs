@@ -152,8 +152,8 @@ where
     where
         S: Subscriber + for<'a> LookupSpan<'a>,
     {
-        let Scratch { record, line } = scratch;
-        record.fill(event, ctx);
+        let Scratch { flat, line } = scratch;
+        let record = flat.of(event, ctx);
         line.clear();
         let meta = event.metadata();
         encode_line(

@@ -32,6 +32,7 @@ pub use otlp::{OtlpLogLayer, OtlpReplay};
 pub(crate) use output::wait_period;
 pub use output::{LogOutputs, OutputError, REPORT_EVERY};
 pub use panic::install_panic_hook;
+pub(crate) use record::EventMark;
 pub use record::{FlatRecord, RESERVED};
 pub(crate) use value::EventFields;
 pub use value::{FieldValue, Fields, SpanFields};

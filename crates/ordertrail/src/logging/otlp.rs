@@ -132,10 +132,7 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        with_scratch(|scratch| {
-            scratch.record.fill(event, &ctx);
-            self.emit(event, &scratch.record);
-        });
+        with_scratch(|scratch| self.emit(event, scratch.flat.of(event, &ctx)));
     }
 }
 

@@ -1,11 +1,14 @@
 //! [`FlatRecord`]: one event with everything its spans know, flattened.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 use opentelemetry::trace::{SpanContext, TraceContextExt};
 
-use tracing::{Event, Subscriber};
+use tracing::level_filters::LevelFilter;
+use tracing::subscriber::Interest;
+use tracing::{Event, Metadata, Subscriber};
+use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
@@ -135,12 +138,78 @@ fn active_span_context() -> Option<SpanContext> {
 /// Space reused per thread by the layers that flatten events: the record and the line.
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
-    pub(crate) record: FlatRecord,
+    pub(crate) flat: Flat,
     pub(crate) line: Vec<u8>,
+}
+
+/// A [`FlatRecord`] and the dispatch it was filled in.
+#[derive(Debug, Default)]
+pub(crate) struct Flat {
+    record: FlatRecord,
+    /// The [`EventMark`] number of the event `record` holds; 0 for none.
+    event: u64,
+}
+
+impl Flat {
+    /// `event` flattened: filled by the first output of its dispatch and read by the others
+    /// when [`EventMark`]s bracket them, filled by every output otherwise.
+    pub(crate) fn of<S>(&mut self, event: &Event<'_>, ctx: &Context<'_, S>) -> &FlatRecord
+    where
+        S: Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let current = DISPATCHING.with(Cell::get);
+        if current == 0 || self.event != current {
+            self.record.fill(event, ctx);
+            self.event = current;
+            #[cfg(test)]
+            tests::FILLS.with(|fills| fills.set(fills.get() + 1));
+        }
+        &self.record
+    }
 }
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    /// The number of the event being dispatched on this thread between two [`EventMark`]s;
+    /// 0 outside them.
+    static DISPATCHING: Cell<u64> = const { Cell::new(0) };
+    /// The number the next event gets.
+    static NEXT_EVENT: Cell<u64> = const { Cell::new(1) };
+}
+
+/// Brackets the log outputs of a layer stack, first and last, so that they flatten each event
+/// once between them instead of once each: [`EventMark::Open`] numbers the event being
+/// dispatched, [`EventMark::Close`] ends the number's validity, so a layer used outside the
+/// marks (or in another subscriber on the same thread) always flattens for itself. An output
+/// the first one's filter skipped finds a record of an older number and fills it anew.
+///
+/// The marks take no part in filtering: they enable nothing and hint no level.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum EventMark {
+    Open,
+    Close,
+}
+
+impl<S: Subscriber> Layer<S> for EventMark {
+    fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+        Interest::never()
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(LevelFilter::OFF)
+    }
+
+    fn on_event(&self, _: &Event<'_>, _: Context<'_, S>) {
+        let number = match self {
+            Self::Open => NEXT_EVENT.with(|next| {
+                let number = next.get();
+                next.set(number.wrapping_add(1).max(1));
+                number
+            }),
+            Self::Close => 0,
+        };
+        DISPATCHING.with(|current| current.set(number));
+    }
 }
 
 /// Runs `f` with this thread's scratch space; with fresh space when it is already in use (a
@@ -155,5 +224,136 @@ pub(crate) fn with_scratch(mut f: impl FnMut(&mut Scratch)) {
     });
     if !ran {
         f(&mut Scratch::default());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex, PoisonError};
+
+    use tracing_subscriber::filter::filter_fn;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+    use crate::propagation::tests::enable_every_callsite;
+
+    thread_local! {
+        /// Fills of a [`FlatRecord`] by [`Flat::of`] on this thread.
+        pub(super) static FILLS: Cell<u64> = const { Cell::new(0) };
+    }
+
+    /// An output reading each event through the shared flattening, keeping the `n` field it
+    /// saw; when `nested`, it logs an event of its own while handling one (a writer that logs).
+    #[derive(Clone, Default)]
+    struct Output {
+        seen: Arc<Mutex<Vec<String>>>,
+        nested: bool,
+    }
+
+    impl Output {
+        fn seen(&self) -> Vec<String> {
+            self.seen
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone()
+        }
+    }
+
+    impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Output {
+        fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+            with_scratch(|scratch| {
+                let record = scratch.flat.of(event, &ctx);
+                let n = record.fields.iter().find(|(name, _)| *name == "n");
+                let text = n.map_or_else(|| "-".to_owned(), |(_, value)| format!("{value:?}"));
+                self.seen
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(text);
+            });
+            if self.nested && event.metadata().target() != "nested" {
+                tracing::info!(target: "nested", n = -1, "from inside an output");
+            }
+        }
+    }
+
+    fn fills() -> u64 {
+        FILLS.with(Cell::get)
+    }
+
+    #[test]
+    fn outputs_between_the_marks_flatten_each_event_once() {
+        enable_every_callsite();
+        let (first, second) = (Output::default(), Output::default());
+        let subscriber = tracing_subscriber::registry()
+            .with(EventMark::Open)
+            .with(first.clone())
+            .with(second.clone())
+            .with(EventMark::Close);
+        let before = fills();
+        tracing::subscriber::with_default(subscriber, || {
+            for n in 0..3 {
+                tracing::info!(n, "event");
+            }
+        });
+        assert_eq!(fills() - before, 3);
+        assert_eq!(first.seen(), second.seen());
+        assert_eq!(first.seen().len(), 3);
+    }
+
+    #[test]
+    fn an_output_the_first_one_filtered_out_flattens_the_event_itself() {
+        enable_every_callsite();
+        let (first, second) = (Output::default(), Output::default());
+        // The first output sees every other event of the same callsite.
+        let calls = Arc::new(Mutex::new(0_u32));
+        let every_other = filter_fn(move |_| {
+            let mut calls = calls.lock().unwrap_or_else(PoisonError::into_inner);
+            *calls += 1;
+            *calls % 2 == 1
+        });
+        let subscriber = tracing_subscriber::registry()
+            .with(EventMark::Open)
+            .with(first.clone().with_filter(every_other))
+            .with(second.clone())
+            .with(EventMark::Close);
+        tracing::subscriber::with_default(subscriber, || {
+            for n in 0..4 {
+                tracing::info!(n, "event");
+            }
+        });
+        assert_eq!(second.seen(), ["I64(0)", "I64(1)", "I64(2)", "I64(3)"]);
+    }
+
+    #[test]
+    fn an_event_logged_inside_an_output_leaves_the_next_outputs_the_outer_event() {
+        enable_every_callsite();
+        let first = Output {
+            nested: true,
+            ..Output::default()
+        };
+        let second = Output::default();
+        let subscriber = tracing_subscriber::registry()
+            .with(EventMark::Open)
+            .with(first.clone())
+            .with(second.clone())
+            .with(EventMark::Close);
+        tracing::subscriber::with_default(subscriber, || tracing::info!(n = 7, "outer"));
+        // tracing does not re-enter a subscriber from inside its own dispatch: the nested
+        // event goes nowhere, and the second output still reads the outer one.
+        assert_eq!(first.seen(), ["I64(7)"]);
+        assert_eq!(second.seen(), ["I64(7)"]);
+    }
+
+    #[test]
+    fn without_marks_every_output_flattens() {
+        enable_every_callsite();
+        let (first, second) = (Output::default(), Output::default());
+        let subscriber = tracing_subscriber::registry()
+            .with(first.clone())
+            .with(second.clone());
+        let before = fills();
+        tracing::subscriber::with_default(subscriber, || tracing::info!(n = 1, "event"));
+        assert_eq!(fills() - before, 2);
+        assert_eq!(second.seen(), ["I64(1)"]);
     }
 }

@@ -32,7 +32,7 @@ use super::resource::{resource, scope};
 use super::traces::tracer_provider;
 use super::{LogFormat, TelemetryConfig};
 use crate::logging::{
-    HumanLayer, JsonLayer, LogOutputs, OtlpLogLayer, OutputError, install_panic_hook,
+    EventMark, HumanLayer, JsonLayer, LogOutputs, OtlpLogLayer, OutputError, install_panic_hook,
 };
 use crate::propagation::install_propagators;
 
@@ -158,7 +158,10 @@ where
         crate::redact::install(Arc::clone(policy))?;
     }
     let outputs = LogOutputs::open(config.log_file.as_deref())?;
-    let mut layers = log_layers(config, &outputs)?;
+    // The log outputs (lines, then OTLP records) sit between the two marks, which let them
+    // flatten each event once between them.
+    let mut layers: Layers<S> = vec![EventMark::Open.boxed()];
+    layers.extend(log_layers(config, &outputs)?);
     let (spans, logs) = (
         Arc::<ExportCounters>::default(),
         Arc::<ExportCounters>::default(),
@@ -187,6 +190,7 @@ where
             logger = Some(provider);
         }
     }
+    layers.push(EventMark::Close.boxed());
     if let Some(metrics) = &config.metrics {
         layers.push(metrics_layer(metrics, &outputs, &spans, &logs));
     }
