@@ -11,9 +11,11 @@
 //!   [`Run`] they measured.
 //! - `up`: [`UpRun`], the whole factory under `ordertrail up` on free ports.
 //! - [`callgrind`]: reading what callgrind counted.
+//! - [`exported`]: counting what a service exported, in the collector's files.
 
 pub mod callgrind;
 mod drive;
+pub mod exported;
 mod up;
 
 use std::net::{SocketAddr, TcpListener};
