@@ -23,6 +23,13 @@ if [ -f crates/ordertrail-factory/benches/workers.rs ]; then
   cargo bench --bench workers -- "${quick[@]}"
 fi
 
+if command -v valgrind >/dev/null; then
+  echo "== instructions per component (callgrind): span, event to JSON line / OTLP record, export encode"
+  cargo bench --bench components
+else
+  echo "== instructions per component: skipped, valgrind is not installed"
+fi
+
 echo "== micro-benchmarks (criterion)"
 cargo bench --bench micro -- "${criterion[@]}" 2>&1 | grep -E "^[a-z_/]+|time:" 
 cargo bench --bench json_layer -- "${criterion[@]}" 2>&1 | grep -E "^json_event|time:|thrpt:"

@@ -213,6 +213,10 @@ fn report(runs: &[Counted]) {
         println!("{name:<44} {:>11.2}k {stock:>12}", ordertrail / 1000.0);
     }
     println!(
+        "span creation with tracing-opentelemetry alone, set as ordertrail sets it: {:.2}k",
+        sdk_spans.per_item(OPEN_SPAN) / 1000.0
+    );
+    println!(
         "export requests encoded: ordertrail {} of spans, {} of log records; SDK {} of spans, {} of log records",
         ours.calls(SPANS_ENCODE),
         ours.calls(LOGS_ENCODE),
