@@ -29,14 +29,24 @@ impl Counted {
     /// the function and the names that come close, when it never ran.
     pub(crate) fn inclusive(&self, function: &str) -> u64 {
         self.profile.inclusive(function).unwrap_or_else(|| {
-            let last = function.rsplit("::").next().unwrap_or(function);
             panic!(
                 "the {} run has no function {function:?}: renamed, inlined or no longer \
-                 called? functions ending like it: {:#?}",
+                 called? functions that ran nearby: {:#?}",
                 self.stack.name(),
-                self.profile.names_containing(last)
+                self.near(function)
             )
         })
+    }
+
+    /// Functions of the same module as `function`, or else with the same last name.
+    fn near(&self, function: &str) -> Vec<&str> {
+        let (module, last) = function.rsplit_once("::").unwrap_or(("", function));
+        let mut near = self.profile.names_containing(&format!("{module}::"));
+        if module.is_empty() || near.is_empty() {
+            near = self.profile.names_containing(last);
+        }
+        near.truncate(20);
+        near
     }
 
     /// How many times `function` was called.

@@ -48,31 +48,18 @@
 
 mod count;
 mod drive;
+mod peer;
+mod report;
 mod stacks;
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
 use ordertrail_testkit::bench::exported::counts;
-use ordertrail_testkit::bench::{Proc, start};
-use ordertrail_testkit::free_port;
 
 use count::Counted;
+use peer::Peer;
 use stacks::Stack;
 
 /// Items (spans, events) per driver run.
 const ITEMS: u64 = 2_000;
-
-const OPEN_SPAN: &str = "components::drive::open_span";
-const EMIT_EVENT: &str = "components::drive::emit_event";
-const END_SPAN: &str = "components::drive::end_span";
-const SPANS_ENCODE: &str = "ordertrail::telemetry::wire::spans::export_request";
-const LOGS_ENCODE: &str = "ordertrail::telemetry::wire::logs::export_request";
-const SDK_SPANS_TRANSFORM: &str =
-    "opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope";
-const SDK_LOGS_TRANSFORM: &str =
-    "opentelemetry_proto::transform::logs::tonic::group_logs_by_resource_and_scope";
-const SDK_ENCODE: &str = "<tonic_prost::codec::ProstEncoder<T> as tonic::codec::Encoder>::encode";
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -85,11 +72,11 @@ fn main() {
         drive::run(stack, items.parse().expect("items"), endpoint, service);
         return;
     }
-    let mut peer = Peer::start();
-    peer.keep = args.iter().any(|a| a == "--keep");
-    let runs: Vec<Counted> = Stack::ALL.map(|stack| measure(&peer, stack)).into();
-    report(&runs);
-    if peer.keep {
+    let keep = args.iter().any(|a| a == "--keep");
+    let peer = Peer::start(keep);
+    let runs = Stack::ALL.map(|stack| measure(&peer, stack));
+    report::print(&runs, ITEMS);
+    if keep {
         println!("callgrind outputs and logs kept in {}", peer.dir.display());
     }
 }
@@ -107,120 +94,4 @@ fn measure(peer: &Peer, stack: Stack) -> Counted {
     );
     eprintln!("{:<26} counted, {expected:?} exported", stack.name());
     counted
-}
-
-/// `ordertrail collect` on a free port, writing into a scratch directory removed on drop
-/// unless kept.
-struct Peer {
-    dir: PathBuf,
-    endpoint: String,
-    keep: bool,
-    _collector: Proc,
-}
-
-impl Peer {
-    fn start() -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("ordertrail-components-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("bench dir");
-        let listen = format!("127.0.0.1:{}", free_port());
-        let out = dir.to_string_lossy().into_owned();
-        let collector = start(
-            Path::new(env!("CARGO_BIN_EXE_ordertrail")),
-            "1",
-            &["collect", "--listen", &listen, "--out", &out],
-            &[],
-            &dir.join("collector.log"),
-        );
-        wait_listening(&listen);
-        Self {
-            dir,
-            endpoint: format!("http://{listen}"),
-            keep: false,
-            _collector: collector,
-        }
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        if !self.keep {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
-fn wait_listening(addr: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the collector never listened on {addr}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// The runs of [`Stack::ALL`], in that order.
-fn report(runs: &[Counted]) {
-    let [ours, no_logs, json, stock_json, usual, sdk_spans, sdk_logs] = runs else {
-        unreachable!("one run per stack")
-    };
-    let sdk = |run: &Counted, transform: &str| {
-        (run.inclusive(transform) + run.inclusive(SDK_ENCODE)) as f64 / ITEMS as f64
-    };
-    let rows: [(&str, f64, Option<f64>); 7] = [
-        (
-            "span creation (16 fields, whole stack)",
-            ours.per_item(OPEN_SPAN),
-            Some(usual.per_item(OPEN_SPAN)),
-        ),
-        (
-            "span end (status recorded, closed, queued)",
-            ours.per_item(END_SPAN),
-            Some(usual.per_item(END_SPAN)),
-        ),
-        (
-            "event, every output of the stack",
-            ours.per_item(EMIT_EVENT),
-            Some(usual.per_item(EMIT_EVENT)),
-        ),
-        (
-            "event to JSON line (the JSON layer alone)",
-            json.per_item(EMIT_EVENT),
-            Some(stock_json.per_item(EMIT_EVENT)),
-        ),
-        (
-            "event to OTLP log record (with - without)",
-            ours.per_item(EMIT_EVENT) - no_logs.per_item(EMIT_EVENT),
-            None,
-        ),
-        (
-            "export encode, per span",
-            ours.per_item(SPANS_ENCODE),
-            Some(sdk(sdk_spans, SDK_SPANS_TRANSFORM)),
-        ),
-        (
-            "export encode, per log record",
-            ours.per_item(LOGS_ENCODE),
-            Some(sdk(sdk_logs, SDK_LOGS_TRANSFORM)),
-        ),
-    ];
-    println!("\nInstructions per item (callgrind, inclusive; {ITEMS} spans and events per run)");
-    println!("{:<44} {:>12} {:>12}", "component", "ordertrail", "stock");
-    for (name, ordertrail, stock) in rows {
-        let stock = stock.map_or("-".to_owned(), |s| format!("{:.2}k", s / 1000.0));
-        println!("{name:<44} {:>11.2}k {stock:>12}", ordertrail / 1000.0);
-    }
-    println!(
-        "span creation with tracing-opentelemetry alone, set as ordertrail sets it: {:.2}k",
-        sdk_spans.per_item(OPEN_SPAN) / 1000.0
-    );
-    println!(
-        "export requests encoded: ordertrail {} of spans, {} of log records; SDK {} of spans, {} of log records",
-        ours.calls(SPANS_ENCODE),
-        ours.calls(LOGS_ENCODE),
-        sdk_spans.calls(SDK_ENCODE),
-        sdk_logs.calls(SDK_ENCODE),
-    );
 }

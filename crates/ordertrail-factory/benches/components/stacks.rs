@@ -89,9 +89,13 @@ impl Stack {
 
 /// An installed stack: what flushes it.
 pub(crate) enum Installed {
+    /// ordertrail's guard: flushed once its counters say everything was exported.
     Ordertrail(TelemetryGuard),
+    /// A JSON layer's non-blocking writer alone.
     Lines(WorkerGuard),
+    /// The SDK's span pipeline, and the stock JSON writer when there is one.
     Traces(SdkTracerProvider, Option<WorkerGuard>),
+    /// The SDK's log pipeline, and the tracer that gave its records their trace ids.
     Logs(SdkLoggerProvider, SdkTracerProvider),
 }
 
