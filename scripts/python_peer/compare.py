@@ -370,6 +370,9 @@ def table(results: dict[str, list[dict]], py: Stack, ot: Stack, counts: dict[str
                 f"**{p['svc_ms'] / o['svc_ms']:.1f}× less** service CPU per order "
                 f"({p['all_ms'] / o['all_ms']:.1f}× less with the collectors), "
                 f"p99 {p['p99'] / o['p99']:.1f}× lower.")
+    pairs = list(zip(results[py.name], results[ot.name]))
+    rows.append("Round by round (orders/s, service CPU per order): " + ", ".join(
+        f"{o['rps'] / p['rps']:.1f}× / {p['svc_ms'] / o['svc_ms']:.1f}×" for p, o in pairs) + ".")
     return "\n".join(rows)
 
 
