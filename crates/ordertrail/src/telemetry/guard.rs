@@ -10,7 +10,7 @@ use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
 use super::TelemetryError;
-use super::counting::ExportCounters;
+use super::counting::{ExportCounters, ExportSnapshot};
 use crate::logging::LogOutputs;
 
 /// How long [`Drop`] waits for the flush.
@@ -93,18 +93,22 @@ impl TelemetryGuard {
         let left = || budget.saturating_sub(start.elapsed());
         let mut errors = Vec::new();
         self.stop_reporter.store(true, Ordering::Relaxed);
+        let spans_before = self.spans.snapshot();
         if let Some(Err(source)) = self.tracer.take().map(|t| t.shutdown_with_timeout(left())) {
             errors.push(TelemetryError::Shutdown {
                 signal: "traces",
                 source,
             });
         }
+        errors.extend(lost("traces", spans_before, self.spans.snapshot()));
+        let logs_before = self.logs.snapshot();
         if let Some(Err(source)) = self.logger.take().map(|l| l.shutdown_with_timeout(left())) {
             errors.push(TelemetryError::Shutdown {
                 signal: "logs",
                 source,
             });
         }
+        errors.extend(lost("logs", logs_before, self.logs.snapshot()));
         if let Some(Err(source)) = self.meter.take().map(|m| m.shutdown_with_timeout(left())) {
             errors.push(TelemetryError::Shutdown {
                 signal: "metrics",
@@ -118,6 +122,17 @@ impl TelemetryGuard {
     }
 }
 
+/// The items of `signal` that the final flush failed to deliver or had to drop: the SDK's
+/// shutdown reports success even when its last export fails, the counters do not.
+fn lost(
+    signal: &'static str,
+    before: ExportSnapshot,
+    after: ExportSnapshot,
+) -> Option<TelemetryError> {
+    let items = (after.failed + after.dropped).saturating_sub(before.failed + before.dropped);
+    (items > 0).then_some(TelemetryError::Lost { signal, items })
+}
+
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
         if self.tracer.is_none() && self.logger.is_none() && self.outputs.is_none() {
@@ -126,5 +141,138 @@ impl Drop for TelemetryGuard {
         for err in self.flush(DROP_BUDGET) {
             eprintln!("telemetry: {err}");
         }
+    }
+}
+
+#[cfg(all(test, feature = "otlp"))]
+mod tests {
+    use std::net::SocketAddr;
+    use std::sync::Mutex;
+
+    use axum::Router;
+    use axum::body::Bytes;
+    use axum::extract::State;
+    use axum::routing::post;
+    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use prost::Message;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+    use crate::propagation::tests::enable_every_callsite;
+    use crate::telemetry::{BatchSettings, OtlpProtocol, TelemetryConfig, layers};
+
+    /// What an OTLP/HTTP receiver decoded: span names and log record bodies.
+    #[derive(Debug, Default)]
+    struct Received {
+        spans: Vec<String>,
+        records: Vec<String>,
+    }
+
+    type Shared = Arc<Mutex<Received>>;
+
+    /// A real OTLP/HTTP receiver on a loopback port: it decodes each request as protobuf.
+    async fn receiver() -> (SocketAddr, Shared) {
+        let received = Shared::default();
+        let app = Router::new()
+            .route("/v1/traces", post(traces))
+            .route("/v1/logs", post(logs))
+            .with_state(Arc::clone(&received));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (addr, received)
+    }
+
+    async fn traces(State(received): State<Shared>, body: Bytes) {
+        let request = ExportTraceServiceRequest::decode(body).expect("a trace export request");
+        let spans = request
+            .resource_spans
+            .into_iter()
+            .flat_map(|r| r.scope_spans)
+            .flat_map(|s| s.spans);
+        let mut received = received.lock().unwrap();
+        received.spans.extend(spans.map(|span| span.name));
+    }
+
+    async fn logs(State(received): State<Shared>, body: Bytes) {
+        let request = ExportLogsServiceRequest::decode(body).expect("a logs export request");
+        let records = request
+            .resource_logs
+            .into_iter()
+            .flat_map(|r| r.scope_logs)
+            .flat_map(|s| s.log_records);
+        let mut received = received.lock().unwrap();
+        received
+            .records
+            .extend(records.map(|record| format!("{:?}", record.body)));
+    }
+
+    /// Export over HTTP to `endpoint`, with batches that would wait a minute on their own.
+    fn config(endpoint: &str) -> TelemetryConfig {
+        TelemetryConfig::new("guard-test", "1.0.0")
+            .otlp_endpoint(endpoint, OtlpProtocol::HttpProtobuf)
+            .batch(BatchSettings::default().delay(Duration::from_secs(60)))
+    }
+
+    /// One span holding one event, through the layers of `config`; returns their guard.
+    fn one_span_and_event(config: &TelemetryConfig) -> TelemetryGuard {
+        enable_every_callsite();
+        let (layers, guard) = layers(config).expect("layers");
+        let subscriber = tracing_subscriber::registry().with(layers);
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info_span!("guarded work").in_scope(|| tracing::info!("inside the work"));
+        });
+        guard
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dropping_the_guard_exports_what_the_batches_still_hold() {
+        let (addr, received) = receiver().await;
+        let guard = one_span_and_event(&config(&format!("http://{addr}")));
+        assert!(
+            received.lock().unwrap().spans.is_empty(),
+            "nothing before the drop"
+        );
+        tokio::task::spawn_blocking(move || drop(guard))
+            .await
+            .unwrap();
+        let received = received.lock().unwrap();
+        assert_eq!(received.spans, ["guarded work"]);
+        assert!(
+            received
+                .records
+                .iter()
+                .any(|body| body.contains("inside the work")),
+            "{:?}",
+            received.records
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn shutdown_flushes_and_reports_no_error_when_everything_arrived() {
+        let (addr, received) = receiver().await;
+        let guard = one_span_and_event(&config(&format!("http://{addr}")));
+        let errors = guard.shutdown().await;
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(received.lock().unwrap().spans, ["guarded work"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn what_could_not_be_delivered_at_shutdown_is_counted_and_returned() {
+        // A port nobody listens on: the final flush is refused.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = closed.local_addr().unwrap();
+        drop(closed);
+        let guard = one_span_and_event(&config(&format!("http://{addr}")));
+        let spans = Arc::clone(&guard.spans);
+        let errors = guard.shutdown().await;
+        let lost = spans.snapshot();
+        assert_eq!((lost.exported, lost.failed), (0, 1), "{lost:?}");
+        let said: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert!(
+            said.contains(&"traces: 1 item(s) could not be delivered at shutdown".to_owned()),
+            "{said:?}"
+        );
     }
 }

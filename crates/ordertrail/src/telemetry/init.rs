@@ -93,6 +93,15 @@ pub enum TelemetryError {
         #[source]
         source: OTelSdkError,
     },
+    /// The final flush could not deliver some items (the collector refused or did not answer):
+    /// they are lost, and counted as failed.
+    #[error("{signal}: {items} item(s) could not be delivered at shutdown")]
+    Lost {
+        /// `traces` or `logs`.
+        signal: &'static str,
+        /// Spans or log records lost.
+        items: u64,
+    },
     /// The config carries a redaction policy, but another one was installed before.
     #[error(transparent)]
     Redact(#[from] crate::redact::AlreadyInstalled),
