@@ -51,10 +51,30 @@ fn exporting(
     Err(TelemetryError::NoExporter)
 }
 
+/// The SDK's OTLP metric exporter: the configured protocol, `endpoint` and export timeout
+/// (it reads `OTEL_EXPORTER_OTLP_HEADERS` itself).
 #[cfg(feature = "otlp")]
 fn metric_exporter(
     config: &TelemetryConfig,
     endpoint: &str,
 ) -> Result<MetricExporter, TelemetryError> {
-    otlp_exporter!(MetricExporter::builder(), config, endpoint, "metrics")
+    use opentelemetry_otlp::WithExportConfig as _;
+    let timeout = config.batch.export_timeout;
+    let exporter = match config.protocol {
+        super::OtlpProtocol::Grpc => MetricExporter::builder()
+            .with_tonic()
+            .with_endpoint(endpoint)
+            .with_timeout(timeout)
+            .build(),
+        super::OtlpProtocol::HttpProtobuf => MetricExporter::builder()
+            .with_http()
+            .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+            .with_endpoint(endpoint)
+            .with_timeout(timeout)
+            .build(),
+    };
+    exporter.map_err(|source| TelemetryError::Exporter {
+        signal: "metrics",
+        source,
+    })
 }

@@ -36,33 +36,6 @@
 //! - `init`: [`init()`], which installs the subscriber, and [`layers()`], to compose your own.
 //! - `guard`: [`TelemetryGuard`], which flushes on `shutdown().await` or on drop.
 
-/// The SDK's OTLP exporter of one signal (metrics), from its exporter builder
-/// (`MetricExporter::builder()`): the configured protocol, `endpoint` and export timeout.
-#[cfg(feature = "otlp")]
-macro_rules! otlp_exporter {
-    ($builder:expr, $config:expr, $endpoint:expr, $signal:literal) => {{
-        use opentelemetry_otlp::WithExportConfig as _;
-        let timeout = $config.batch.export_timeout;
-        let exporter = match $config.protocol {
-            $crate::telemetry::OtlpProtocol::Grpc => $builder
-                .with_tonic()
-                .with_endpoint($endpoint)
-                .with_timeout(timeout)
-                .build(),
-            $crate::telemetry::OtlpProtocol::HttpProtobuf => $builder
-                .with_http()
-                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                .with_endpoint($endpoint)
-                .with_timeout(timeout)
-                .build(),
-        };
-        exporter.map_err(|source| $crate::telemetry::TelemetryError::Exporter {
-            signal: $signal,
-            source,
-        })
-    }};
-}
-
 mod config;
 #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
 mod counting;
