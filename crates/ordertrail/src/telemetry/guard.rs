@@ -21,8 +21,9 @@ pub const DROP_BUDGET: Duration = Duration::from_secs(5);
 ///
 /// Prefer `guard.shutdown().await` at the end of `main`: it flushes off the async runtime and
 /// returns every error. Dropping the guard flushes too (within [`DROP_BUDGET`]) and prints
-/// errors on stderr; on a current-thread runtime a drop cannot let the gRPC exporter make
-/// progress, so use `shutdown().await` there.
+/// errors on stderr. Spans and log records are sent from an export thread of their own, so a
+/// drop delivers them from any runtime; metrics over gRPC use the SDK's exporter, whose
+/// connection lives on your runtime: on a current-thread runtime use `shutdown().await`.
 #[must_use = "dropping the guard flushes and stops telemetry: hold it until the process ends"]
 pub struct TelemetryGuard {
     pub(super) tracer: Option<SdkTracerProvider>,
@@ -79,10 +80,11 @@ impl TelemetryGuard {
     }
 
     /// Flushes within `budget`, in order: spans, then log records (which may include lines
-    /// about the span flush), then metrics, then log lines. Every failure is returned, none stops the rest.
+    /// about the span flush), then metrics, then log lines. Every failure is returned, items
+    /// the last flush could not deliver included; none stops the rest.
     ///
     /// Blocking: inside a current-thread runtime call [`shutdown`](Self::shutdown) instead,
-    /// or the exporter's connection cannot make progress while this waits.
+    /// or the metric exporter's gRPC connection cannot make progress while this waits.
     #[must_use = "the errors say which signal lost data at shutdown"]
     pub fn shutdown_blocking(mut self, budget: Duration) -> Vec<TelemetryError> {
         self.flush(budget)
