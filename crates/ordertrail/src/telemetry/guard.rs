@@ -210,6 +210,23 @@ mod tests {
             .extend(records.map(|record| format!("{:?}", record.body)));
     }
 
+    /// [`receiver`] on a runtime of its own, on its own thread: it answers while the test's
+    /// runtime is blocked.
+    fn receiver_on_its_own_thread() -> (SocketAddr, Shared) {
+        let (sender, started) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                sender.send(receiver().await).unwrap();
+                std::future::pending::<()>().await;
+            });
+        });
+        started.recv().unwrap()
+    }
+
     /// Export over HTTP to `endpoint`, with batches that would wait a minute on their own.
     fn config(endpoint: &str) -> TelemetryConfig {
         TelemetryConfig::new("guard-test", "1.0.0")
@@ -249,6 +266,16 @@ mod tests {
             "{:?}",
             received.records
         );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_drop_on_a_current_thread_runtime_still_delivers_spans_and_records() {
+        let (addr, received) = receiver_on_its_own_thread();
+        let guard = one_span_and_event(&config(&format!("http://{addr}")));
+        drop(guard); // blocks this runtime's only thread while the flush runs
+        let received = received.lock().unwrap();
+        assert_eq!(received.spans, ["guarded work"]);
+        assert_eq!(received.records.len(), 1, "{:?}", received.records);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
