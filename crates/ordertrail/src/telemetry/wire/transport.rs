@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue, TE, USER_AGENT};
 use http::{HeaderMap, Method, Request, Uri};
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -33,9 +33,9 @@ pub(crate) enum SendError {
     /// No connection, or the connection broke.
     #[error("no answer: {0}")]
     Request(#[source] Box<hyper_util::client::legacy::Error>),
-    /// The answer's body broke off.
-    #[error("the answer broke off: {0}")]
-    Answer(#[source] hyper::Error),
+    /// The answer's body broke off, or was longer than an export answer can be.
+    #[error("unreadable answer: {0}")]
+    Answer(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The collector answered with an HTTP error.
     #[error("answered HTTP {0}")]
     Status(u16),
@@ -222,6 +222,10 @@ impl Sender {
 
 const USER_AGENT_VALUE: &str = concat!("ordertrail/", env!("CARGO_PKG_VERSION"));
 
+/// The most of an answer read: an export answer is a few bytes (a partial-success message at
+/// most), and a collector that sends more must not make the exporter buffer it.
+const MAX_ANSWER: usize = 64 * 1024;
+
 /// One request and its whole answer; the gRPC status comes from the headers (an answer
 /// without a body) or the trailers.
 async fn exchange(
@@ -235,8 +239,7 @@ async fn exchange(
         .map_err(|err| SendError::Request(Box::new(err)))?;
     let status = response.status();
     let head = response.headers().clone();
-    let answer = response
-        .into_body()
+    let answer = Limited::new(response.into_body(), MAX_ANSWER)
         .collect()
         .await
         .map_err(SendError::Answer)?;
@@ -354,6 +357,39 @@ mod tests {
         ));
         let headers = [("x-api-key".to_owned(), "secret".to_owned())];
         assert_eq!(header_map(&headers).unwrap()["x-api-key"], "secret");
+    }
+
+    /// An HTTP server on loopback answering every request with `body`.
+    fn answering(runtime: &tokio::runtime::Runtime, body: Vec<u8>) -> String {
+        runtime.block_on(async move {
+            let app = axum::Router::new().fallback(move || {
+                let body = body.clone();
+                async move { body }
+            });
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            format!("http://{addr}/v1/logs")
+        })
+    }
+
+    fn send_to(runtime: &tokio::runtime::Runtime, endpoint: &str) -> Result<(), SendError> {
+        let sender = Sender::new(
+            &target(OtlpProtocol::HttpProtobuf, endpoint),
+            ExportRuntime::shared().unwrap(),
+        )
+        .unwrap();
+        runtime.block_on(sender.send(super::super::protobuf::Writer::request(0).finish()))
+    }
+
+    #[test]
+    fn an_answer_longer_than_an_export_answer_is_refused_not_buffered() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let small = answering(&runtime, vec![0; 16]);
+        assert!(send_to(&runtime, &small).is_ok());
+        let endless = answering(&runtime, vec![0; 4 * MAX_ANSWER]);
+        let err = send_to(&runtime, &endless).unwrap_err();
+        assert!(matches!(err, SendError::Answer(_)), "{err}");
     }
 
     #[test]
