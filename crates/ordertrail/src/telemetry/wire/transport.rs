@@ -374,11 +374,9 @@ mod tests {
     }
 
     fn send_to(runtime: &tokio::runtime::Runtime, endpoint: &str) -> Result<(), SendError> {
-        let sender = Sender::new(
-            &target(OtlpProtocol::HttpProtobuf, endpoint),
-            ExportRuntime::shared().unwrap(),
-        )
-        .unwrap();
+        let mut to = target(OtlpProtocol::HttpProtobuf, endpoint);
+        to.timeout = Duration::from_millis(300);
+        let sender = Sender::new(&to, ExportRuntime::shared().unwrap()).unwrap();
         runtime.block_on(sender.send(super::super::protobuf::Writer::request(0).finish()))
     }
 
@@ -390,6 +388,17 @@ mod tests {
         let endless = answering(&runtime, vec![0; 4 * MAX_ANSWER]);
         let err = send_to(&runtime, &endless).unwrap_err();
         assert!(matches!(err, SendError::Answer(_)), "{err}");
+    }
+
+    #[test]
+    fn a_collector_that_accepts_and_never_answers_times_out() {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}/v1/traces", silent.local_addr().unwrap());
+        // The kernel accepts the connection into the backlog; nobody ever reads or answers.
+        let err = send_to(&runtime, &endpoint).unwrap_err();
+        assert!(matches!(err, SendError::TimedOut(_)), "{err}");
+        drop(silent);
     }
 
     #[test]
