@@ -17,12 +17,14 @@
 //! - `common`: attributes, values, the scope and the resource.
 //! - `spans`, `logs`: `ExportTraceServiceRequest` and `ExportLogsServiceRequest`.
 //! - `transport`: gRPC or HTTP/protobuf to the collector, on the export thread's runtime.
+//! - `retry`: which failures are transient, and the waits before sending again.
 //! - `exporters`: the SDK exporter traits over the two.
 
 mod common;
 mod exporters;
 mod logs;
 mod protobuf;
+mod retry;
 mod spans;
 mod transport;
 

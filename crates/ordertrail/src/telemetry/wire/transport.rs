@@ -19,6 +19,7 @@ use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 use super::protobuf::Encoded;
+use super::retry;
 use crate::telemetry::OtlpProtocol;
 
 /// What went wrong sending one export request.
@@ -36,9 +37,12 @@ pub(crate) enum SendError {
     /// The answer's body broke off, or was longer than an export answer can be.
     #[error("unreadable answer: {0}")]
     Answer(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// The collector answered with an HTTP error.
-    #[error("answered HTTP {0}")]
-    Status(u16),
+    /// The collector answered with an HTTP error (and maybe when to try again).
+    #[error("answered HTTP {status}")]
+    Status {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
     /// The collector answered with a gRPC error.
     #[error("answered gRPC status {code}: {message}")]
     Grpc { code: String, message: String },
@@ -161,7 +165,7 @@ impl Sender {
             client: builder.build(connector),
             uri,
             protocol: target.protocol,
-            headers: header_map(target.headers)?,
+            headers: request_headers(target.headers, target.protocol)?,
             timeout: target.timeout,
             runtime,
         })
@@ -178,46 +182,88 @@ impl Sender {
         &self,
         message: Encoded,
     ) -> impl Future<Output = Result<(), SendError>> + Send + 'static {
-        let request = self.request(message);
-        let (client, timeout, grpc) = (
-            self.client.clone(),
-            self.timeout,
-            matches!(self.protocol, OtlpProtocol::Grpc),
-        );
-        let task = self.runtime.handle.spawn(async move {
-            match tokio::time::timeout(timeout, exchange(&client, request, grpc)).await {
-                Ok(answer) => answer,
-                Err(_) => Err(SendError::TimedOut(timeout)),
-            }
-        });
+        let grpc = matches!(self.protocol, OtlpProtocol::Grpc);
+        let outgoing = Outgoing {
+            client: self.client.clone(),
+            uri: self.uri.clone(),
+            headers: self.headers.clone(),
+            body: if grpc {
+                message.into_grpc_frame()
+            } else {
+                message.into_message()
+            },
+            grpc,
+        };
+        let task = self
+            .runtime
+            .handle
+            .spawn(outgoing.send_within(self.timeout));
         async move { task.await.unwrap_or(Err(SendError::Stopped)) }
     }
+}
 
-    fn request(&self, message: Encoded) -> Request<Full<Bytes>> {
-        let body = match self.protocol {
-            OtlpProtocol::Grpc => message.into_grpc_frame(),
-            OtlpProtocol::HttpProtobuf => message.into_message(),
-        };
-        let mut request = Request::new(Full::new(body));
-        *request.method_mut() = Method::POST;
-        *request.uri_mut() = self.uri.clone();
-        let headers = request.headers_mut();
-        headers.clone_from(&self.headers);
-        match self.protocol {
-            OtlpProtocol::Grpc => {
-                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
-                headers.insert(TE, HeaderValue::from_static("trailers"));
-            }
-            OtlpProtocol::HttpProtobuf => {
-                headers.insert(
-                    CONTENT_TYPE,
-                    HeaderValue::from_static("application/x-protobuf"),
-                );
+/// One encoded request on its way, sent again while its failures are transient.
+struct Outgoing {
+    client: Client<HttpConnector, Full<Bytes>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+    grpc: bool,
+}
+
+impl Outgoing {
+    /// Sends until an answer says it arrived, a failure is not transient, the retries are
+    /// spent, or `timeout` has passed since the first attempt.
+    async fn send_within(self, timeout: Duration) -> Result<(), SendError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut retry = 0;
+        loop {
+            let attempt = exchange(&self.client, self.request(), self.grpc);
+            let err = match tokio::time::timeout_at(deadline, attempt).await {
+                Ok(Ok(())) => return Ok(()),
+                Ok(Err(err)) => err,
+                Err(_) => return Err(SendError::TimedOut(timeout)),
+            };
+            let again_at = retry::delay(&err, retry).map(|wait| tokio::time::Instant::now() + wait);
+            match again_at {
+                Some(at) if retry < retry::RETRIES && at < deadline => {
+                    tokio::time::sleep_until(at).await;
+                    retry += 1;
+                }
+                _ => return Err(err),
             }
         }
-        headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+    }
+
+    fn request(&self) -> Request<Full<Bytes>> {
+        let mut request = Request::new(Full::new(self.body.clone()));
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = self.uri.clone();
+        *request.headers_mut() = self.headers.clone();
         request
     }
+}
+
+/// The headers of every request: the configured ones, then the protocol's own.
+fn request_headers(
+    configured: &[(String, String)],
+    protocol: OtlpProtocol,
+) -> Result<HeaderMap, SendError> {
+    let mut headers = header_map(configured)?;
+    match protocol {
+        OtlpProtocol::Grpc => {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
+            headers.insert(TE, HeaderValue::from_static("trailers"));
+        }
+        OtlpProtocol::HttpProtobuf => {
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/x-protobuf"),
+            );
+        }
+    }
+    headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+    Ok(headers)
 }
 
 const USER_AGENT_VALUE: &str = concat!("ordertrail/", env!("CARGO_PKG_VERSION"));
@@ -244,13 +290,22 @@ async fn exchange(
         .await
         .map_err(SendError::Answer)?;
     if !status.is_success() {
-        return Err(SendError::Status(status.as_u16()));
+        return Err(SendError::Status {
+            status: status.as_u16(),
+            retry_after: retry_after(&head),
+        });
     }
     if grpc {
         let trailers = answer.trailers().cloned().unwrap_or_default();
         return grpc_status(&head, &trailers);
     }
     Ok(())
+}
+
+/// A `Retry-After` given in seconds (the form collectors use).
+fn retry_after(head: &HeaderMap) -> Option<Duration> {
+    let seconds = head.get(http::header::RETRY_AFTER)?.to_str().ok()?;
+    seconds.trim().parse().ok().map(Duration::from_secs)
 }
 
 /// `Ok` for `grpc-status: 0`, in the headers or the trailers.
@@ -388,6 +443,64 @@ mod tests {
         let endless = answering(&runtime, vec![0; 4 * MAX_ANSWER]);
         let err = send_to(&runtime, &endless).unwrap_err();
         assert!(matches!(err, SendError::Answer(_)), "{err}");
+    }
+
+    /// A loopback server answering the first `failing` requests with `status`, then 200;
+    /// returns its endpoint and how many requests it got.
+    fn failing_first(
+        runtime: &tokio::runtime::Runtime,
+        failing: usize,
+        status: u16,
+    ) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let seen = std::sync::Arc::new(AtomicUsize::new(0));
+        let counter = std::sync::Arc::clone(&seen);
+        let endpoint = runtime.block_on(async move {
+            let app = axum::Router::new().fallback(move || {
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    let code = if n < failing { status } else { 200 };
+                    let code = http::StatusCode::from_u16(code).unwrap();
+                    (code, [(http::header::RETRY_AFTER, "0")])
+                }
+            });
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            format!("http://{addr}/v1/traces")
+        });
+        (endpoint, seen)
+    }
+
+    #[test]
+    fn a_busy_collector_gets_the_same_request_again() {
+        use std::sync::atomic::Ordering;
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let (endpoint, seen) = failing_first(&runtime, 2, 503);
+        assert!(send_to(&runtime, &endpoint).is_ok());
+        assert_eq!(seen.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn a_refused_request_is_not_sent_again() {
+        use std::sync::atomic::Ordering;
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let (endpoint, seen) = failing_first(&runtime, 1, 400);
+        let err = send_to(&runtime, &endpoint).unwrap_err();
+        assert!(
+            matches!(err, SendError::Status { status: 400, .. }),
+            "{err}"
+        );
+        assert_eq!(seen.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn retries_stop_after_their_number() {
+        use std::sync::atomic::Ordering;
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let (endpoint, seen) = failing_first(&runtime, usize::MAX, 503);
+        assert!(send_to(&runtime, &endpoint).is_err());
+        assert_eq!(seen.load(Ordering::SeqCst), 1 + retry::RETRIES as usize);
     }
 
     #[test]
