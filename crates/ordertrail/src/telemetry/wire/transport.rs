@@ -176,8 +176,8 @@ impl Sender {
         &self.uri
     }
 
-    /// Sends one encoded request on the export runtime and waits for its answer, at most the
-    /// export time-out.
+    /// Sends one encoded request on the export runtime (again while its failures are
+    /// transient, see [`retry`]) and waits for the outcome, at most the export time-out.
     pub(crate) fn send(
         &self,
         message: Encoded,
