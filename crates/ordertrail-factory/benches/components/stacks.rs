@@ -8,9 +8,11 @@ use opentelemetry_otlp::{LogExporter, SpanExporter, WithExportConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use ordertrail::logging::{JsonLayer, OtlpLogLayer};
+use ordertrail::logging::JsonLayer;
 use ordertrail::telemetry::{self, OtlpProtocol, TelemetryConfig, TelemetryGuard};
 use tracing::Subscriber;
+
+use crate::sdk_records::SdkRecords;
 use tracing_appender::non_blocking::{NonBlocking, WorkerGuard};
 use tracing_subscriber::filter::{FilterExt, filter_fn};
 use tracing_subscriber::layer::SubscriberExt;
@@ -218,7 +220,8 @@ fn sdk_spans(endpoint: &str, service: &str) -> Installed {
     Installed::Traces(provider, None)
 }
 
-/// The SDK exporting the log records ordertrail's OTLP log layer makes.
+/// The SDK exporting the log records ordertrail's OTLP log layer writes, built as SDK log
+/// records ([`SdkRecords`]).
 fn sdk_logs(endpoint: &str, service: &str) -> Installed {
     let exporter = LogExporter::builder()
         .with_tonic()
@@ -232,7 +235,10 @@ fn sdk_logs(endpoint: &str, service: &str) -> Installed {
         .build();
     // Spans with trace ids for the records to carry, exported nowhere.
     let traces = SdkTracerProvider::builder().build();
-    let records = OtlpLogLayer::new(logs.logger("components"), service);
+    let records = SdkRecords {
+        logger: logs.logger("components"),
+        service: service.into(),
+    };
     tracing_subscriber::registry()
         .with(spans_only(&traces))
         .with(records.with_filter(self_export_off()))

@@ -77,11 +77,6 @@ impl RequestId {
         Self(Arc::from(text))
     }
 
-    /// The shared text, for outputs that keep the id without copying it.
-    pub(crate) fn as_arc(&self) -> &Arc<str> {
-        &self.0
-    }
-
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -19,6 +19,7 @@
 
 mod human;
 mod json;
+#[cfg(feature = "otlp")]
 mod otlp;
 mod output;
 mod panic;
@@ -28,6 +29,7 @@ mod value;
 pub use human::{HumanLayer, HumanReplay};
 pub use json::{JsonLayer, JsonReplay};
 pub(crate) use json::{store_span_fields, update_span_fields};
+#[cfg(feature = "otlp")]
 pub use otlp::{OtlpLogLayer, OtlpReplay};
 pub(crate) use output::wait_period;
 pub use output::{LogOutputs, OutputError, REPORT_EVERY};

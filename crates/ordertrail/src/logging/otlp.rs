@@ -2,16 +2,17 @@
 //! the JSON line.
 //!
 //! body = message; severity from the level; trace and span id of the active span; attributes =
-//! `request_id`, `service`, `target`, then the flattened fields. Loki turns each attribute into
+//! `request_id`, `service`, then the flattened fields. Loki turns each attribute into
 //! structured metadata, so `{service_namespace="ordertrail"} | request_id="<id>"` finds one
 //! order's records without making the id an index label.
+//!
+//! The record is written as protobuf on the thread that logged it, straight from the flattened
+//! event, into the batch of its target (its scope); the batch goes out from a thread of its
+//! own (see the telemetry module's `wire`).
 
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use opentelemetry::logs::{AnyValue, LogRecord, Logger, Severity};
-use opentelemetry::trace::TraceFlags;
-use opentelemetry_sdk::logs::SdkLogger;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::Layer;
@@ -20,21 +21,23 @@ use tracing_subscriber::registry::LookupSpan;
 
 use super::json::{store_span_fields, update_span_fields};
 use super::record::{FlatRecord, with_scratch};
-use super::value::FieldValue;
 use crate::recorder::{KeptEvent, Marker, ReplaySink};
+use crate::telemetry::logs::RecordExport;
+use crate::telemetry::wire::RecordView;
 
-/// A `tracing_subscriber` layer emitting OTLP log records through an SDK logger.
+/// A `tracing_subscriber` layer turning events into OTLP log records; [`crate::telemetry`]
+/// makes it when a logs endpoint is configured.
 #[derive(Debug)]
 pub struct OtlpLogLayer {
-    logger: SdkLogger,
+    export: RecordExport,
     service: Arc<str>,
 }
 
 impl OtlpLogLayer {
-    /// Emits through `logger`; `service` names records no span names otherwise.
-    pub fn new(logger: SdkLogger, service: impl Into<Arc<str>>) -> Self {
+    /// Records into `export`; `service` names records no span names otherwise.
+    pub(crate) fn new(export: RecordExport, service: impl Into<Arc<str>>) -> Self {
         Self {
-            logger,
+            export,
             service: service.into(),
         }
     }
@@ -44,7 +47,7 @@ impl OtlpLogLayer {
     /// events were dropped, `replay_dropped`.
     pub fn replay_sink(&self) -> OtlpReplay {
         OtlpReplay(Self {
-            logger: self.logger.clone(),
+            export: self.export.clone(),
             service: Arc::clone(&self.service),
         })
     }
@@ -63,42 +66,20 @@ impl OtlpLogLayer {
         time: SystemTime,
         marker: Option<&Marker>,
     ) {
-        let mut out = self.logger.create_log_record();
-        out.set_timestamp(time);
-        out.set_observed_timestamp(SystemTime::now());
-        out.set_severity_number(severity(level));
-        out.set_severity_text(level.as_str());
-        out.set_target(target);
-        if let Some(message) = &record.message {
-            out.set_body(any_value(message));
-        }
-        if let Some(trace) = &record.trace {
-            out.set_trace_context(
-                trace.trace_id(),
-                trace.span_id(),
-                Some(TraceFlags::new(trace.trace_flags().to_u8())),
-            );
-        }
-        if let Some(id) = &record.request_id {
-            out.add_attribute(
-                "request_id",
-                AnyValue::String(Arc::clone(id.as_arc()).into()),
-            );
-        }
-        let service = record.service.as_ref().unwrap_or(&self.service);
-        out.add_attribute("service", AnyValue::String(Arc::clone(service).into()));
-        for (name, value) in &record.fields {
-            out.add_attribute(*name, any_value(value));
-        }
-        if let Some(marker) = marker {
-            out.add_attribute("replayed", AnyValue::Boolean(true));
-            out.add_attribute("replay_trigger", marker.trigger.as_str());
-            if marker.dropped > 0 {
-                let dropped = i64::try_from(marker.dropped).unwrap_or(i64::MAX);
-                out.add_attribute("replay_dropped", AnyValue::Int(dropped));
-            }
-        }
-        self.logger.emit(out);
+        let observed = if marker.is_some() {
+            SystemTime::now()
+        } else {
+            time
+        };
+        let view = RecordView {
+            time,
+            observed,
+            level,
+            record,
+            service: &self.service,
+            marker,
+        };
+        self.export.push(target, &view);
     }
 }
 
@@ -136,38 +117,13 @@ where
     }
 }
 
-fn severity(level: Level) -> Severity {
-    match level {
-        Level::ERROR => Severity::Error,
-        Level::WARN => Severity::Warn,
-        Level::INFO => Severity::Info,
-        Level::DEBUG => Severity::Debug,
-        Level::TRACE => Severity::Trace,
-    }
-}
-
-fn any_value(value: &FieldValue) -> AnyValue {
-    match value {
-        FieldValue::Str(s) => AnyValue::String(Arc::clone(s).into()),
-        FieldValue::I64(v) => AnyValue::Int(*v),
-        FieldValue::U64(v) => {
-            i64::try_from(*v).map_or_else(|_| AnyValue::Double(*v as f64), AnyValue::Int)
-        }
-        FieldValue::F64(v) => AnyValue::Double(*v),
-        FieldValue::Bool(v) => AnyValue::Boolean(*v),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::sync::{Mutex, PoisonError};
     use std::time::Duration;
 
-    use opentelemetry::InstrumentationScope;
-    use opentelemetry::logs::LoggerProvider as _;
     use opentelemetry::trace::TraceContextExt as _;
-    use opentelemetry_sdk::error::OTelSdkResult;
-    use opentelemetry_sdk::logs::{LogProcessor, SdkLogRecord, SdkLoggerProvider};
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    use opentelemetry_proto::tonic::logs::v1::LogRecord;
     use tracing::info;
     use tracing_opentelemetry::OpenTelemetrySpanExt as _;
     use tracing_subscriber::layer::SubscriberExt;
@@ -175,57 +131,37 @@ mod tests {
     use super::*;
     use crate::correlation::{self, RequestId};
     use crate::propagation::tests::tracer;
+    use crate::telemetry::wire::receiver::Receiver;
 
-    /// The log records emitted, as an exporter would receive them.
-    #[derive(Debug, Clone, Default)]
-    struct Emitted(Arc<Mutex<Vec<SdkLogRecord>>>);
-
-    impl Emitted {
-        fn records(&self) -> Vec<SdkLogRecord> {
-            self.0
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone()
-        }
-    }
-
-    impl LogProcessor for Emitted {
-        fn emit(&self, record: &mut SdkLogRecord, _scope: &InstrumentationScope) {
-            let mut records = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-            records.push(record.clone());
-        }
-        fn force_flush(&self) -> OTelSdkResult {
-            Ok(())
-        }
-        fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-            Ok(())
-        }
-    }
-
-    /// An OTLP log layer for service `orders` and where its records go.
-    fn otlp_layer() -> (OtlpLogLayer, Emitted) {
-        let emitted = Emitted::default();
-        let provider = SdkLoggerProvider::builder()
-            .with_log_processor(emitted.clone())
-            .build();
+    /// An OTLP log layer for service `orders`, exporting to a real receiver.
+    fn otlp_layer() -> (OtlpLogLayer, RecordExport, Receiver) {
+        let receiver = Receiver::start();
+        let export = receiver.record_export();
         (
-            OtlpLogLayer::new(provider.logger("ordertrail-test"), "orders"),
-            emitted,
+            OtlpLogLayer::new(export.clone(), "orders"),
+            export,
+            receiver,
         )
     }
 
-    fn attribute<'a>(record: &'a SdkLogRecord, key: &str) -> Option<&'a AnyValue> {
-        let found = record.attributes_iter().find(|(k, _)| k.as_str() == key);
-        found.map(|(_, value)| value)
+    /// What the receiver got once `export` sent everything.
+    fn received(export: &RecordExport, receiver: &Receiver) -> Vec<LogRecord> {
+        export.shutdown(Duration::from_secs(5)).expect("flushed");
+        receiver.records()
     }
 
-    fn text(value: &str) -> AnyValue {
-        AnyValue::String(value.to_owned().into())
+    fn attribute(record: &LogRecord, key: &str) -> Option<Value> {
+        let kv = record.attributes.iter().find(|kv| kv.key == key)?;
+        kv.value.clone()?.value
+    }
+
+    fn text(value: &str) -> Option<Value> {
+        Some(Value::StringValue(value.to_owned()))
     }
 
     #[tokio::test]
     async fn a_record_carries_the_request_id_service_and_flattened_fields() {
-        let (layer, emitted) = otlp_layer();
+        let (layer, export, receiver) = otlp_layer();
         let _default = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
         let id: RequestId = "order-42".parse().unwrap();
         correlation::scope(id, async {
@@ -239,29 +175,32 @@ mod tests {
             span.in_scope(|| tracing::warn!(note = "paid with 4242424242424242", "placing order"));
         })
         .await;
-        let [record] = &emitted.records()[..] else {
+        let [record] = &received(&export, &receiver)[..] else {
             panic!("expected one record");
         };
-        assert_eq!(record.body(), Some(&text("placing order")));
-        assert_eq!(record.severity_number(), Some(Severity::Warn));
-        assert_eq!(attribute(record, "request_id"), Some(&text("order-42")));
-        assert_eq!(attribute(record, "service"), Some(&text("orders-api")));
-        assert_eq!(attribute(record, "method"), Some(&text("POST")));
-        assert_eq!(attribute(record, "order.id"), Some(&AnyValue::Int(7)));
+        assert_eq!(record.body.clone().unwrap().value, text("placing order"));
+        assert_eq!(
+            (record.severity_number, record.severity_text.as_str()),
+            (13, "WARN")
+        );
+        assert_eq!(attribute(record, "request_id"), text("order-42"));
+        assert_eq!(attribute(record, "service"), text("orders-api"));
+        assert_eq!(attribute(record, "method"), text("POST"));
+        assert_eq!(attribute(record, "order.id"), Some(Value::IntValue(7)));
         assert_eq!(attribute(record, "server.port"), None);
-        let Some(AnyValue::String(note)) = attribute(record, "note") else {
+        let Some(Value::StringValue(note)) = attribute(record, "note") else {
             panic!("no note");
         };
-        assert!(note.as_str().starts_with("paid with "), "{note}");
+        assert!(note.starts_with("paid with "), "{note}");
         assert!(
-            note.as_str().chars().filter(char::is_ascii_digit).count() < 13,
+            note.chars().filter(char::is_ascii_digit).count() < 13,
             "{note}"
         );
     }
 
     #[test]
     fn a_record_inside_a_traced_span_carries_its_trace_context() {
-        let (layer, emitted) = otlp_layer();
+        let (layer, export, receiver) = otlp_layer();
         let (tracer, _ended) = tracer();
         let otel = tracing_opentelemetry::layer().with_tracer(tracer);
         let subscriber = tracing_subscriber::registry().with(otel).with(layer);
@@ -271,14 +210,11 @@ mod tests {
             info!("outside");
             span.context().span().span_context().clone()
         });
-        let records = emitted.records();
-        let inside = records[0].trace_context().expect("a trace context");
-        assert_eq!(
-            (inside.trace_id, inside.span_id),
-            (expected.trace_id(), expected.span_id())
-        );
-        assert!(records[1].trace_context().is_none());
-        assert_eq!(attribute(&records[1], "service"), Some(&text("orders")));
+        let records = received(&export, &receiver);
+        assert_eq!(records[0].trace_id, expected.trace_id().to_bytes());
+        assert_eq!(records[0].span_id, expected.span_id().to_bytes());
+        assert!(records[1].trace_id.is_empty());
+        assert_eq!(attribute(&records[1], "service"), text("orders"));
     }
 
     #[test]
@@ -286,26 +222,31 @@ mod tests {
         use crate::recorder::{Marker, ReplaySink as _, Trigger};
         let kept =
             crate::recorder::kept_tests::kept_events(|| tracing::debug!(amount = 12, "charging"));
-        let (layer, emitted) = otlp_layer();
+        let (layer, export, receiver) = otlp_layer();
         let marker = Marker {
             trigger: Trigger::DownstreamFailed,
             dropped: 3,
         };
         layer.replay_sink().replay(&kept[0], &marker);
-        let [record] = &emitted.records()[..] else {
+        let [record] = &received(&export, &receiver)[..] else {
             panic!("expected one record");
         };
-        assert_eq!(record.timestamp(), Some(kept[0].time()));
-        assert_eq!(record.severity_number(), Some(Severity::Debug));
-        assert_eq!(attribute(record, "amount"), Some(&AnyValue::Int(12)));
-        assert_eq!(
-            attribute(record, "replayed"),
-            Some(&AnyValue::Boolean(true))
-        );
+        let kept_at = kept[0]
+            .time()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        assert_eq!(record.time_unix_nano, kept_at.as_nanos() as u64);
+        assert!(record.observed_time_unix_nano >= record.time_unix_nano);
+        assert_eq!(record.severity_number, 5);
+        assert_eq!(attribute(record, "amount"), Some(Value::IntValue(12)));
+        assert_eq!(attribute(record, "replayed"), Some(Value::BoolValue(true)));
         assert_eq!(
             attribute(record, "replay_trigger"),
-            Some(&text("downstream_failed"))
+            text("downstream_failed")
         );
-        assert_eq!(attribute(record, "replay_dropped"), Some(&AnyValue::Int(3)));
+        assert_eq!(
+            attribute(record, "replay_dropped"),
+            Some(Value::IntValue(3))
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Bounded, counted export: what is dropped is known, so it can be reported.
 //!
-//! The SDK's batch processors drop spans and records when their queue is full, and lose a batch
-//! when its export fails, but keep the counts private. Two thin wrappers make them visible:
+//! The SDK's batch span processor drops spans when its queue is full, and loses a batch when
+//! its export fails, but keeps the counts private. Two thin wrappers make them visible:
 //! - the *processor* wrapper admits an item only while fewer than `capacity` are pending (queued
 //!   or being exported), and counts the ones it turns away as `dropped`;
 //! - the *exporter* wrapper counts each finished export as `exported` or `failed`, and releases
@@ -10,19 +10,20 @@
 //! The inner queue is as large as `capacity`, so it never overflows on its own: every lost item
 //! is counted here.
 //!
-//! The exporter wrappers also hold the [`ExportGate`]: after a failed export they drop the
+//! The exporter wrapper also holds the [`ExportGate`]: after a failed export it drops the
 //! next batches unsent for a back-off period, counted as `failed`, so a dead collector costs
 //! no encoding and no retries.
+//!
+//! Log records take the library's own batch (`wire::RecordExport`), which uses the same
+//! counters ([`ExportCounters::admit`]) and the same gate ([`gated`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use opentelemetry::Context;
-use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 
 use super::gate::ExportGate;
@@ -58,7 +59,7 @@ impl ExportCounters {
     }
 
     /// Takes a place in the queue, or counts a drop.
-    fn admit(&self, capacity: usize) -> bool {
+    pub(super) fn admit(&self, capacity: usize) -> bool {
         if self.pending.fetch_add(1, Ordering::AcqRel) < capacity {
             return true;
         }
@@ -122,7 +123,7 @@ impl<P: SpanProcessor> SpanProcessor for BoundedSpans<P> {
 }
 
 /// Sends a batch of `items` through `send` when `gate` admits it; counts the outcome.
-async fn gated<F>(
+pub(super) async fn gated<F>(
     gate: &ExportGate,
     counters: &ExportCounters,
     items: usize,
@@ -182,76 +183,6 @@ impl<E: SpanExporter> SpanExporter for CountedSpans<E> {
 }
 
 /// Admits log records into the inner processor while there is room.
-#[derive(Debug)]
-pub(super) struct BoundedLogs<P> {
-    inner: P,
-    counters: Arc<ExportCounters>,
-    capacity: usize,
-}
-
-impl<P> BoundedLogs<P> {
-    pub(super) fn new(inner: P, counters: Arc<ExportCounters>, capacity: usize) -> Self {
-        Self {
-            inner,
-            counters,
-            capacity,
-        }
-    }
-}
-
-impl<P: LogProcessor> LogProcessor for BoundedLogs<P> {
-    fn emit(&self, data: &mut SdkLogRecord, scope: &InstrumentationScope) {
-        if self.counters.admit(self.capacity) {
-            self.inner.emit(data, scope);
-        }
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
-    }
-}
-
-/// Counts what the inner log exporter delivers or loses, behind the export gate.
-#[derive(Debug)]
-pub(super) struct CountedLogs<E> {
-    inner: E,
-    counters: Arc<ExportCounters>,
-    gate: ExportGate,
-}
-
-impl<E> CountedLogs<E> {
-    pub(super) fn new(inner: E, counters: Arc<ExportCounters>) -> Self {
-        Self {
-            inner,
-            counters,
-            gate: ExportGate::default(),
-        }
-    }
-}
-
-impl<E: LogExporter> LogExporter for CountedLogs<E> {
-    async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
-        let items = batch.iter().count();
-        gated(&self.gate, &self.counters, items, self.inner.export(batch)).await
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,23 +3,21 @@
 
 use std::sync::Arc;
 
-use opentelemetry::logs::LoggerProvider as _;
-use opentelemetry_sdk::logs::SdkLoggerProvider;
 use tracing::Subscriber;
 use tracing_subscriber::Layer;
 use tracing_subscriber::registry::LookupSpan;
 
 use super::init::directives;
-use super::resource::scope;
+use super::logs::RecordExport;
 use super::{LogFormat, TelemetryConfig};
-use crate::logging::{HumanLayer, JsonLayer, LogOutputs, OtlpLogLayer};
+use crate::logging::{HumanLayer, JsonLayer, LogOutputs};
 use crate::recorder::{Recorder, RecorderHandle, ReplaySink};
 
 /// The recorder layer of `config` and its handle; `None` when the recorder is off.
 pub(super) fn recorder_layer<S>(
     config: &TelemetryConfig,
     outputs: &LogOutputs,
-    logger: Option<&SdkLoggerProvider>,
+    records: Option<&RecordExport>,
 ) -> Option<(Box<dyn Layer<S> + Send + Sync + 'static>, RecorderHandle)>
 where
     S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
@@ -28,15 +26,24 @@ where
         return None;
     }
     let mut sinks = line_sinks(config, outputs);
-    if let Some(provider) = logger {
-        let bridge =
-            OtlpLogLayer::new(provider.logger_with_scope(scope()), config.service.as_str());
-        sinks.push(Arc::new(bridge.replay_sink()));
-    }
+    sinks.extend(records.map(|export| otlp_sink(config, export)));
     let recorder = Recorder::new(config.recorder.clone(), sinks);
     let handle = recorder.handle();
     let filter = recorder.filter(directives(config));
     Some((recorder.with_filter(filter).boxed(), handle))
+}
+
+/// The OTLP log records' sink: replayed events go out as records like live ones.
+#[cfg(feature = "otlp")]
+fn otlp_sink(config: &TelemetryConfig, export: &RecordExport) -> Arc<dyn ReplaySink> {
+    let bridge = crate::logging::OtlpLogLayer::new(export.clone(), config.service.as_str());
+    Arc::new(bridge.replay_sink())
+}
+
+/// Without the `otlp` feature there is no record export to replay into.
+#[cfg(not(feature = "otlp"))]
+fn otlp_sink(_config: &TelemetryConfig, export: &RecordExport) -> Arc<dyn ReplaySink> {
+    match *export {}
 }
 
 /// One sink per line output, as the log layers write them: stdout in the configured format,

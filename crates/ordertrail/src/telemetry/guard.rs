@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
@@ -27,7 +26,7 @@ pub const DROP_BUDGET: Duration = Duration::from_secs(5);
 #[must_use = "dropping the guard flushes and stops telemetry: hold it until the process ends"]
 pub struct TelemetryGuard {
     pub(super) tracer: Option<SdkTracerProvider>,
-    pub(super) logger: Option<SdkLoggerProvider>,
+    pub(super) records: Option<super::logs::RecordExport>,
     pub(super) meter: Option<SdkMeterProvider>,
     pub(super) outputs: Option<LogOutputs>,
     pub(super) stop_reporter: Arc<AtomicBool>,
@@ -40,7 +39,7 @@ impl std::fmt::Debug for TelemetryGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TelemetryGuard")
             .field("traces", &self.tracer.is_some())
-            .field("logs", &self.logger.is_some())
+            .field("logs", &self.records.is_some())
             .field("spans", &self.spans.snapshot())
             .field("log_records", &self.logs.snapshot())
             .finish()
@@ -104,7 +103,7 @@ impl TelemetryGuard {
         }
         errors.extend(lost("traces", spans_before, self.spans.snapshot()));
         let logs_before = self.logs.snapshot();
-        if let Some(Err(source)) = self.logger.take().map(|l| l.shutdown_with_timeout(left())) {
+        if let Some(Err(source)) = self.records.take().map(|r| r.shutdown(left())) {
             errors.push(TelemetryError::Shutdown {
                 signal: "logs",
                 source,
@@ -137,7 +136,7 @@ fn lost(
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
-        if self.tracer.is_none() && self.logger.is_none() && self.outputs.is_none() {
+        if self.tracer.is_none() && self.records.is_none() && self.outputs.is_none() {
             return; // already shut down
         }
         for err in self.flush(DROP_BUDGET) {
@@ -148,84 +147,12 @@ impl Drop for TelemetryGuard {
 
 #[cfg(all(test, feature = "otlp"))]
 mod tests {
-    use std::net::SocketAddr;
-    use std::sync::Mutex;
-
-    use axum::Router;
-    use axum::body::Bytes;
-    use axum::extract::State;
-    use axum::routing::post;
-    use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
-    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-    use prost::Message;
     use tracing_subscriber::layer::SubscriberExt;
 
     use super::*;
     use crate::propagation::tests::enable_every_callsite;
+    use crate::telemetry::wire::receiver::Receiver;
     use crate::telemetry::{BatchSettings, OtlpProtocol, TelemetryConfig, layers};
-
-    /// What an OTLP/HTTP receiver decoded: span names and log record bodies.
-    #[derive(Debug, Default)]
-    struct Received {
-        spans: Vec<String>,
-        records: Vec<String>,
-    }
-
-    type Shared = Arc<Mutex<Received>>;
-
-    /// A real OTLP/HTTP receiver on a loopback port: it decodes each request as protobuf.
-    async fn receiver() -> (SocketAddr, Shared) {
-        let received = Shared::default();
-        let app = Router::new()
-            .route("/v1/traces", post(traces))
-            .route("/v1/logs", post(logs))
-            .with_state(Arc::clone(&received));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (addr, received)
-    }
-
-    async fn traces(State(received): State<Shared>, body: Bytes) {
-        let request = ExportTraceServiceRequest::decode(body).expect("a trace export request");
-        let spans = request
-            .resource_spans
-            .into_iter()
-            .flat_map(|r| r.scope_spans)
-            .flat_map(|s| s.spans);
-        let mut received = received.lock().unwrap();
-        received.spans.extend(spans.map(|span| span.name));
-    }
-
-    async fn logs(State(received): State<Shared>, body: Bytes) {
-        let request = ExportLogsServiceRequest::decode(body).expect("a logs export request");
-        let records = request
-            .resource_logs
-            .into_iter()
-            .flat_map(|r| r.scope_logs)
-            .flat_map(|s| s.log_records);
-        let mut received = received.lock().unwrap();
-        received
-            .records
-            .extend(records.map(|record| format!("{:?}", record.body)));
-    }
-
-    /// [`receiver`] on a runtime of its own, on its own thread: it answers while the test's
-    /// runtime is blocked.
-    fn receiver_on_its_own_thread() -> (SocketAddr, Shared) {
-        let (sender, started) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async {
-                sender.send(receiver().await).unwrap();
-                std::future::pending::<()>().await;
-            });
-        });
-        started.recv().unwrap()
-    }
 
     /// Export over HTTP to `endpoint`, with batches that would wait a minute on their own.
     fn config(endpoint: &str) -> TelemetryConfig {
@@ -245,46 +172,44 @@ mod tests {
         guard
     }
 
+    fn bodies(receiver: &Receiver) -> Vec<String> {
+        let records = receiver.records().into_iter();
+        records.map(|r| format!("{:?}", r.body)).collect()
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn dropping_the_guard_exports_what_the_batches_still_hold() {
-        let (addr, received) = receiver().await;
-        let guard = one_span_and_event(&config(&format!("http://{addr}")));
-        assert!(
-            received.lock().unwrap().spans.is_empty(),
-            "nothing before the drop"
-        );
+        let receiver = Receiver::start();
+        let guard = one_span_and_event(&config(&receiver.base));
+        assert!(receiver.span_names().is_empty(), "nothing before the drop");
         tokio::task::spawn_blocking(move || drop(guard))
             .await
             .unwrap();
-        let received = received.lock().unwrap();
-        assert_eq!(received.spans, ["guarded work"]);
+        assert_eq!(receiver.span_names(), ["guarded work"]);
+        let bodies = bodies(&receiver);
         assert!(
-            received
-                .records
-                .iter()
-                .any(|body| body.contains("inside the work")),
-            "{:?}",
-            received.records
+            bodies.iter().any(|b| b.contains("inside the work")),
+            "{bodies:?}"
         );
     }
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_drop_on_a_current_thread_runtime_still_delivers_spans_and_records() {
-        let (addr, received) = receiver_on_its_own_thread();
-        let guard = one_span_and_event(&config(&format!("http://{addr}")));
+        let receiver = Receiver::start();
+        let guard = one_span_and_event(&config(&receiver.base));
         drop(guard); // blocks this runtime's only thread while the flush runs
-        let received = received.lock().unwrap();
-        assert_eq!(received.spans, ["guarded work"]);
-        assert_eq!(received.records.len(), 1, "{:?}", received.records);
+        assert_eq!(receiver.span_names(), ["guarded work"]);
+        assert_eq!(receiver.records().len(), 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn shutdown_flushes_and_reports_no_error_when_everything_arrived() {
-        let (addr, received) = receiver().await;
-        let guard = one_span_and_event(&config(&format!("http://{addr}")));
+        let receiver = Receiver::start();
+        let guard = one_span_and_event(&config(&receiver.base));
         let errors = guard.shutdown().await;
         assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(received.lock().unwrap().spans, ["guarded work"]);
+        assert_eq!(receiver.span_names(), ["guarded work"]);
+        assert_eq!(receiver.records().len(), 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -294,14 +219,18 @@ mod tests {
         let addr = closed.local_addr().unwrap();
         drop(closed);
         let guard = one_span_and_event(&config(&format!("http://{addr}")));
-        let spans = Arc::clone(&guard.spans);
+        let (spans, logs) = (Arc::clone(&guard.spans), Arc::clone(&guard.logs));
         let errors = guard.shutdown().await;
-        let lost = spans.snapshot();
-        assert_eq!((lost.exported, lost.failed), (0, 1), "{lost:?}");
+        let lost = (spans.snapshot(), logs.snapshot());
+        assert_eq!((lost.0.exported, lost.0.failed), (0, 1), "{lost:?}");
+        assert_eq!((lost.1.exported, lost.1.failed), (0, 1), "{lost:?}");
         let said: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        assert!(
-            said.contains(&"traces: 1 item(s) could not be delivered at shutdown".to_owned()),
-            "{said:?}"
+        assert_eq!(
+            said,
+            [
+                "traces: 1 item(s) could not be delivered at shutdown",
+                "logs: 1 item(s) could not be delivered at shutdown"
+            ]
         );
     }
 }

@@ -25,14 +25,14 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 use super::counting::ExportCounters;
 use super::guard::TelemetryGuard;
-use super::logs::logger_provider;
+use super::logs::record_export;
 use super::meters::meter_provider;
 use super::report::spawn_loss_reporter;
 use super::resource::{resource, scope};
 use super::traces::tracer_provider;
 use super::{LogFormat, TelemetryConfig};
 use crate::logging::{
-    EventMark, HumanLayer, JsonLayer, LogOutputs, OtlpLogLayer, OutputError, install_panic_hook,
+    EventMark, HumanLayer, JsonLayer, LogOutputs, OutputError, install_panic_hook,
 };
 use crate::propagation::install_propagators;
 
@@ -175,7 +175,7 @@ where
         Arc::<ExportCounters>::default(),
         Arc::<ExportCounters>::default(),
     );
-    let (mut tracer, mut logger, mut meter) = (None, None, None);
+    let (mut tracer, mut records, mut meter) = (None, None, None);
     if !config.sdk_disabled {
         install_propagators();
         let resource = resource(config);
@@ -191,19 +191,18 @@ where
         opentelemetry::global::set_tracer_provider(provider.clone());
         tracer = Some(provider);
         meter = meter_provider(config, resource.clone())?;
-        if let Some(provider) = logger_provider(config, resource, &logs)? {
-            use opentelemetry::logs::LoggerProvider as _;
-            let bridge =
-                OtlpLogLayer::new(provider.logger_with_scope(scope()), config.service.as_str());
+        records = record_export(config, resource, &logs)?;
+        #[cfg(feature = "otlp")]
+        if let Some(export) = &records {
+            let bridge = crate::logging::OtlpLogLayer::new(export.clone(), config.service.as_str());
             layers.push(bridge.with_filter(otel_filter(config)?).boxed());
-            logger = Some(provider);
         }
     }
     layers.push(EventMark::Close.boxed());
     if let Some(metrics) = &config.metrics {
         layers.push(metrics_layer(metrics, &outputs, &spans, &logs));
     }
-    let recorder = super::flight::recorder_layer(config, &outputs, logger.as_ref());
+    let recorder = super::flight::recorder_layer(config, &outputs, records.as_ref());
     let recorder = recorder.map(|(layer, handle)| {
         layers.push(layer);
         handle
@@ -219,7 +218,7 @@ where
     }
     let guard = TelemetryGuard {
         tracer,
-        logger,
+        records,
         meter,
         outputs: Some(outputs),
         stop_reporter,

@@ -1,66 +1,65 @@
-//! The logger provider: log records batched, bounded and exported over OTLP.
+//! The export of log records: the library's own batch ([`RecordExport`]), bounded, counted
+//! and sent over OTLP, when a logs endpoint is configured.
 
 use std::sync::Arc;
 
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::logs::SdkLoggerProvider;
-#[cfg(feature = "otlp")]
-use opentelemetry_sdk::logs::{BatchConfigBuilder, BatchLogProcessor};
 
 use super::counting::ExportCounters;
 #[cfg(feature = "otlp")]
-use super::counting::{BoundedLogs, CountedLogs};
+pub(crate) use super::wire::RecordExport;
 use super::{TelemetryConfig, TelemetryError};
 
-/// A provider exporting to the configured logs endpoint; `None` when there is none.
-pub(super) fn logger_provider(
+/// The export of the configured logs endpoint; `None` when there is none.
+#[cfg(feature = "otlp")]
+pub(super) fn record_export(
     config: &TelemetryConfig,
     resource: Resource,
     counters: &Arc<ExportCounters>,
-) -> Result<Option<SdkLoggerProvider>, TelemetryError> {
+) -> Result<Option<RecordExport>, TelemetryError> {
     let Some(endpoint) = &config.logs_endpoint else {
         return Ok(None);
     };
-    exporting(config, resource, endpoint, counters).map(Some)
+    let sender = super::wire_sender(config, endpoint, super::wire::Signal::Logs)?;
+    let version = super::resource::scope()
+        .version()
+        .unwrap_or_default()
+        .to_owned();
+    RecordExport::start(
+        sender,
+        resource,
+        &version,
+        &config.batch,
+        Arc::clone(counters),
+    )
+    .map(Some)
+    .map_err(TelemetryError::ExportThread)
 }
 
-/// The provider exporting to `endpoint` in batches, with counted drops and failures.
-#[cfg(feature = "otlp")]
-fn exporting(
+/// Without the `otlp` feature there is no record export: a logs endpoint is an error.
+#[cfg(not(feature = "otlp"))]
+pub(super) fn record_export(
     config: &TelemetryConfig,
-    resource: Resource,
-    endpoint: &str,
-    counters: &Arc<ExportCounters>,
-) -> Result<SdkLoggerProvider, TelemetryError> {
-    let exporter = CountedLogs::new(log_exporter(config, endpoint)?, Arc::clone(counters));
-    let batch = BatchConfigBuilder::default()
-        .with_scheduled_delay(config.batch.delay)
-        .with_max_queue_size(config.batch.queue_size)
-        .build();
-    let processor = BatchLogProcessor::builder(exporter)
-        .with_batch_config(batch)
-        .build();
-    let bounded = BoundedLogs::new(processor, Arc::clone(counters), config.batch.queue_size);
-    Ok(SdkLoggerProvider::builder()
-        .with_resource(resource)
-        .with_log_processor(bounded)
-        .build())
+    _resource: Resource,
+    _counters: &Arc<ExportCounters>,
+) -> Result<Option<RecordExport>, TelemetryError> {
+    match config.logs_endpoint {
+        Some(_) => Err(TelemetryError::NoExporter),
+        None => Ok(None),
+    }
 }
+
+/// Without the `otlp` feature no value of it exists.
+#[cfg(not(feature = "otlp"))]
+#[derive(Debug, Clone)]
+pub(crate) enum RecordExport {}
 
 #[cfg(not(feature = "otlp"))]
-fn exporting(
-    _config: &TelemetryConfig,
-    _resource: Resource,
-    _endpoint: &str,
-    _counters: &Arc<ExportCounters>,
-) -> Result<SdkLoggerProvider, TelemetryError> {
-    Err(TelemetryError::NoExporter)
-}
-
-#[cfg(feature = "otlp")]
-fn log_exporter(
-    config: &TelemetryConfig,
-    endpoint: &str,
-) -> Result<super::wire::WireLogs, TelemetryError> {
-    super::wire_sender(config, endpoint, super::wire::Signal::Logs).map(super::wire::WireLogs::new)
+impl RecordExport {
+    pub(crate) fn shutdown(
+        &self,
+        _timeout: std::time::Duration,
+    ) -> Result<(), opentelemetry_sdk::error::OTelSdkError> {
+        match *self {}
+    }
 }

@@ -46,7 +46,7 @@ mod flight;
 mod gate;
 mod guard;
 mod init;
-mod logs;
+pub(crate) mod logs;
 mod meters;
 #[cfg(feature = "env")]
 mod recorder_env;
@@ -56,7 +56,7 @@ mod report;
 mod resource;
 mod traces;
 #[cfg(feature = "otlp")]
-mod wire;
+pub(crate) mod wire;
 
 /// The sender of one signal's export requests to `endpoint`, on the process's export runtime.
 #[cfg(feature = "otlp")]

@@ -1,8 +1,7 @@
 //! The messages every signal shares (`opentelemetry/proto/common/v1`, `resource/v1`):
 //! attributes, values, the instrumentation scope and the resource.
 
-use opentelemetry::logs::AnyValue;
-use opentelemetry::{Array, InstrumentationScope, Key, KeyValue, Value};
+use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::Resource;
 
 use super::protobuf::{Scalar, Writer};
@@ -19,8 +18,6 @@ mod any {
     pub(super) const INT: u32 = 3;
     pub(super) const DOUBLE: u32 = 4;
     pub(super) const ARRAY: u32 = 5;
-    pub(super) const KVLIST: u32 = 6;
-    pub(super) const BYTES: u32 = 7;
 }
 
 /// `ArrayValue.values` and `KeyValueList.values`.
@@ -43,19 +40,6 @@ fn attribute(w: &mut Writer, field: u32, key: &str, value: &Value) {
     w.close(open);
 }
 
-/// One attribute of a log record, as `KeyValue` field `field`.
-pub(crate) fn log_key_value(w: &mut Writer, field: u32, key: &Key, value: &AnyValue) {
-    if let Some(scalar) = log_scalar(value) {
-        return w.key_scalar(field, key.as_str(), scalar);
-    }
-    let open = w.open(field);
-    w.string(KEY, key.as_str());
-    let inner = w.open(VALUE);
-    any_of_log_value(w, value);
-    w.close(inner);
-    w.close(open);
-}
-
 /// The `AnyValue` field of a value that is not a list or a map.
 fn value_scalar(value: &Value) -> Option<Scalar<'_>> {
     Some(match value {
@@ -63,18 +47,6 @@ fn value_scalar(value: &Value) -> Option<Scalar<'_>> {
         Value::I64(i) => Scalar::Varint(any::INT, *i as u64),
         Value::F64(f) => Scalar::Double(any::DOUBLE, *f),
         Value::String(s) => Scalar::Bytes(any::STRING, s.as_str().as_bytes()),
-        _ => return None,
-    })
-}
-
-/// The `AnyValue` field of a log value that is not a list or a map.
-fn log_scalar(value: &AnyValue) -> Option<Scalar<'_>> {
-    Some(match value {
-        AnyValue::Int(i) => Scalar::Varint(any::INT, *i as u64),
-        AnyValue::Double(f) => Scalar::Double(any::DOUBLE, *f),
-        AnyValue::String(s) => Scalar::Bytes(any::STRING, s.as_str().as_bytes()),
-        AnyValue::Boolean(b) => Scalar::Varint(any::BOOL, u64::from(*b)),
-        AnyValue::Bytes(bytes) => Scalar::Bytes(any::BYTES, bytes),
         _ => return None,
     })
 }
@@ -120,30 +92,6 @@ fn element(w: &mut Writer, fields: impl FnOnce(&mut Writer)) {
     let open = w.open(VALUES);
     fields(w);
     w.close(open);
-}
-
-/// The fields of an `AnyValue` holding a log record's body or attribute.
-pub(crate) fn any_of_log_value(w: &mut Writer, value: &AnyValue) {
-    if let Some(scalar) = log_scalar(value) {
-        return w.scalar(scalar);
-    }
-    match value {
-        AnyValue::ListAny(items) => {
-            let open = w.open(any::ARRAY);
-            items
-                .iter()
-                .for_each(|item| element(w, |w| any_of_log_value(w, item)));
-            w.close(open);
-        }
-        AnyValue::Map(map) => {
-            let open = w.open(any::KVLIST);
-            map.iter()
-                .for_each(|(key, value)| log_key_value(w, VALUES, key, value));
-            w.close(open);
-        }
-        // A value kind newer than this encoder: nothing rather than a guess.
-        _ => {}
-    }
 }
 
 /// `Resource` as field `field`: its attributes.

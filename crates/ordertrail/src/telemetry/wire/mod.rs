@@ -24,9 +24,14 @@ mod common;
 mod exporters;
 mod logs;
 mod protobuf;
+#[cfg(test)]
+pub(crate) mod receiver;
+mod records;
 mod retry;
 mod spans;
 mod transport;
 
-pub(crate) use exporters::{WireLogs, WireSpans};
+pub(crate) use exporters::WireSpans;
+pub(crate) use logs::RecordView;
+pub(crate) use records::RecordExport;
 pub(crate) use transport::{ExportRuntime, Sender, Signal, Target};

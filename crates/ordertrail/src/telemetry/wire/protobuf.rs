@@ -110,10 +110,19 @@ impl Writer {
         Encoded(self.buf)
     }
 
+    /// A writer appending to `buf`.
+    pub(crate) fn appending(buf: Vec<u8>) -> Self {
+        Self { buf }
+    }
+
     /// The bytes written so far.
-    #[cfg(test)]
-    fn into_bytes(self) -> Vec<u8> {
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
         self.buf
+    }
+
+    /// Bytes already encoded (repeated fields written elsewhere), as they are.
+    pub(crate) fn raw(&mut self, encoded: &[u8]) {
+        self.buf.extend_from_slice(encoded);
     }
 
     fn varint(&mut self, mut value: u64) {

@@ -171,6 +171,12 @@ impl Sender {
         })
     }
 
+    /// Runs `future` to its end from a thread that is no runtime's, while the export runtime
+    /// drives the requests it sends.
+    pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.handle.block_on(future)
+    }
+
     /// Where requests go.
     pub(crate) fn uri(&self) -> &Uri {
         &self.uri
