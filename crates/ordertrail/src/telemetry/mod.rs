@@ -24,7 +24,8 @@
 //! # Layout
 //! - `config`: [`TelemetryConfig`] and its parts.
 //! - `resource`: the resource attributes every span and record carries.
-//! - `traces`, `logs`: the two OpenTelemetry providers and their OTLP exporters.
+//! - `traces`: the OpenTelemetry tracer provider and its OTLP exporter.
+//! - `logs`: the export of log records (the library's own batch, no SDK logger).
 //! - `wire`: the OTLP encoding and transport of spans and log records.
 //! - `meters`: the meter provider exporting [`crate::metrics`] over OTLP, when configured.
 //! - `counting`: [`ExportCounters`], bounded queues whose drops and failures are counted.
