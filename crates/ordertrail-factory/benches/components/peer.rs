@@ -3,8 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use ordertrail_testkit::bench::{Proc, start};
-use ordertrail_testkit::free_port;
+use ordertrail_testkit::bench::{Proc, collector};
 
 /// `ordertrail collect` on a free port (pinned to core 1 where `taskset` exists), writing
 /// into a scratch directory that is removed on drop unless kept.
@@ -23,19 +22,11 @@ impl Peer {
         let dir =
             std::env::temp_dir().join(format!("ordertrail-components-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("bench dir");
-        let listen = format!("127.0.0.1:{}", free_port());
-        let out = dir.to_string_lossy().into_owned();
-        let collector = start(
-            Path::new(env!("CARGO_BIN_EXE_ordertrail")),
-            "1",
-            &["collect", "--listen", &listen, "--out", &out],
-            &[],
-            &dir.join("collector.log"),
-        );
-        wait_listening(&listen);
+        let (collector, endpoint) = collector(Path::new(env!("CARGO_BIN_EXE_ordertrail")), &dir);
+        wait_listening(endpoint.trim_start_matches("http://"));
         Self {
             dir,
-            endpoint: format!("http://{listen}"),
+            endpoint,
             keep,
             _collector: collector,
         }

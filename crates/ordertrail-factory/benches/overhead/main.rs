@@ -22,7 +22,7 @@ mod variants;
 use std::path::Path;
 use std::time::Duration;
 
-use ordertrail_testkit::bench::{Run, Target, drive, pin_self, start, wait_ready};
+use ordertrail_testkit::bench::{Run, Target, collector, drive, pin_self, start, wait_ready};
 use ordertrail_testkit::free_port;
 use variants::Variant;
 
@@ -98,18 +98,10 @@ impl Bench {
         let dir =
             std::env::temp_dir().join(format!("ordertrail-bench-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("bench dir");
-        let listen = format!("127.0.0.1:{}", free_port());
-        let out = dir.to_string_lossy().into_owned();
-        let collector = start(
-            Path::new(env!("CARGO_BIN_EXE_ordertrail")),
-            "1",
-            &["collect", "--listen", &listen, "--out", &out],
-            &[],
-            &dir.join("collector.out"),
-        );
+        let (collector, endpoint) = collector(Path::new(env!("CARGO_BIN_EXE_ordertrail")), &dir);
         Self {
             dir,
-            collector: format!("http://{listen}"),
+            collector: endpoint,
             refused: format!("http://127.0.0.1:{}", free_port()),
             _collector: collector,
         }

@@ -75,6 +75,23 @@ pub fn start(exe: &Path, cpus: &str, args: &[&str], env: &[(&str, String)], log:
     Proc(command.spawn().expect("start the server"))
 }
 
+/// `ordertrail collect` (the binary at `exe`) on core 1 and a free loopback port, writing into
+/// `dir` and logging to `dir/collector.log`; returns it and its OTLP endpoint
+/// (`http://127.0.0.1:<port>`). It may take a moment to listen: wait for it, or export with
+/// retries.
+pub fn collector(exe: &Path, dir: &Path) -> (Proc, String) {
+    let listen = format!("127.0.0.1:{}", crate::free_port());
+    let out = dir.to_string_lossy().into_owned();
+    let collector = start(
+        exe,
+        "1",
+        &["collect", "--listen", &listen, "--out", &out],
+        &[],
+        &dir.join("collector.log"),
+    );
+    (collector, format!("http://{listen}"))
+}
+
 /// A listener that accepts connections and never answers: a black-holed collector.
 pub fn black_hole() -> (SocketAddr, std::thread::JoinHandle<()>) {
     let listener = TcpListener::bind(crate::loopback(0)).expect("bind");
