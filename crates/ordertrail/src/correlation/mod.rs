@@ -18,9 +18,12 @@
 //! - `make`: [`MakeRequestId`], how a missing or hostile id is replaced.
 //! - `context`: the task-local, [`current()`], [`scope`], [`spawn`] and [`spawn_blocking`].
 //! - `layer`: [`CorrelationLayer`], the tower middleware for any axum `Router`.
+//! - `address`: a client's IP address as text for the request span.
 //! - `span`: [`MakeSpan`], the request span; [`OnCompletion`], its completion event; and
 //!   [`ErrorMessage`].
 
+#[cfg(feature = "axum")]
+mod address;
 mod context;
 mod head;
 #[cfg(feature = "axum")]

@@ -11,6 +11,7 @@ use http::header::{HOST, USER_AGENT};
 use http::{Response, StatusCode, Version};
 use tracing::{Level, Span, event, field};
 
+use super::address::AddressText;
 use super::{RequestHead, RequestId};
 
 /// A response extension carrying what went wrong, for the completion event's `error` field.
@@ -78,15 +79,13 @@ impl MakeSpan for DefaultMakeSpan {
 fn request_span(req: &RequestHead<'_>, id: &RequestId, service: Option<&str>) -> Span {
     let route = req.extensions.get::<MatchedPath>().map(MatchedPath::as_str);
     let method = req.method.as_str();
-    let name = match route {
-        Some(route) => format!("{method} {route}"),
-        None => method.to_owned(),
-    };
+    let name = span_name(method, route);
     let (host, port) = host_and_port(req);
     let client = req
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
+        .map(|c| AddressText::of(c.0.ip()));
+    let client = client.as_ref().map(AddressText::as_str);
     let user_agent = req.headers.get(USER_AGENT).and_then(|v| v.to_str().ok());
     tracing::info_span!(
         "request",
@@ -107,6 +106,18 @@ fn request_span(req: &RequestHead<'_>, id: &RequestId, service: Option<&str>) ->
         error.type = field::Empty,
         request.id = id.as_str(),
     )
+}
+
+/// `{method} {route}`, or the method alone when no route matched.
+fn span_name(method: &str, route: Option<&str>) -> String {
+    let Some(route) = route else {
+        return method.to_owned();
+    };
+    let mut name = String::with_capacity(method.len() + 1 + route.len());
+    name.push_str(method);
+    name.push(' ');
+    name.push_str(route);
+    name
 }
 
 /// The `Host` header split into name and port.
@@ -279,12 +290,14 @@ mod tests {
         let app = Router::new()
             .route("/orders/{id}", get(order))
             .layer(CorrelationLayer::new().service("orders"));
-        let req = Request::get("/orders/7")
+        let mut req = Request::get("/orders/7")
             .header("host", "shop.example:8443")
             .header("user-agent", "curl/8.5")
             .header("x-request-id", "order-7")
             .body(Body::empty())
             .unwrap();
+        let client = SocketAddr::from(([192, 168, 1, 20], 50_000));
+        req.extensions_mut().insert(ConnectInfo(client));
         let Ok(res) = app.oneshot(req).await;
         assert_eq!(res.status(), StatusCode::OK);
 
@@ -297,6 +310,7 @@ mod tests {
             ("url.path", "/orders/7"),
             ("url.scheme", "http"),
             ("server.address", "shop.example"),
+            ("client.address", "192.168.1.20"),
             ("user_agent.original", "curl/8.5"),
             ("network.protocol.version", "1.1"),
             ("request.id", "order-7"),
