@@ -132,15 +132,10 @@ pub(crate) fn traceresponse(span: &Span) -> Option<HeaderValue> {
 /// response, and the formatting machinery cost more than the rest of the header.
 #[cfg_attr(not(feature = "axum"), allow(dead_code))]
 fn w3c_header(trace_id: [u8; 16], span_id: [u8; 8], flags: u8) -> [u8; 55] {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = *b"00-00000000000000000000000000000000-0000000000000000-00";
-    let fields: [(&[u8], usize); 3] = [(&trace_id, 3), (&span_id, 36), (&[flags], 53)];
-    for (bytes, start) in fields {
-        for (i, byte) in bytes.iter().enumerate() {
-            out[start + 2 * i] = HEX[usize::from(byte >> 4)];
-            out[start + 2 * i + 1] = HEX[usize::from(byte & 0x0f)];
-        }
-    }
+    crate::hex::write(&mut out[3..], &trace_id);
+    crate::hex::write(&mut out[36..], &span_id);
+    crate::hex::write(&mut out[53..], &[flags]);
     out
 }
 

@@ -263,12 +263,11 @@ fn encode(
         put_json(line, id.as_str());
     }
     if let Some(trace) = &record.trace {
-        let _ = write!(
-            line,
-            ",\"trace_id\":\"{}\",\"span_id\":\"{}\"",
-            trace.trace_id(),
-            trace.span_id()
-        );
+        line.extend_from_slice(b",\"trace_id\":\"");
+        crate::hex::push(line, &trace.trace_id().to_bytes());
+        line.extend_from_slice(b"\",\"span_id\":\"");
+        crate::hex::push(line, &trace.span_id().to_bytes());
+        line.push(b'"');
     }
     for (name, value) in &record.fields {
         if head.is_top_level(name) || (marker.is_some() && MARKER_KEYS.contains(name)) {
