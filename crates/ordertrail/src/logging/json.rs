@@ -21,6 +21,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use super::record::{FlatRecord, Scratch, with_scratch};
+use super::timestamp::push_rfc3339_micros;
 use super::value::SpanFields;
 use crate::recorder::{KeptEvent, Marker, ReplaySink};
 
@@ -245,7 +246,7 @@ fn encode(
         marker,
     } = *kept;
     line.extend_from_slice(b"{\"timestamp\":\"");
-    let _ = write!(line, "{}", humantime::format_rfc3339_micros(time));
+    push_rfc3339_micros(line, time);
     line.extend_from_slice(b"\",\"level\":\"");
     line.extend_from_slice(level.as_bytes());
     line.extend_from_slice(b"\",\"target\":");

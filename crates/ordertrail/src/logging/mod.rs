@@ -12,6 +12,7 @@
 //! - `value`: [`FieldValue`] and the visitors that record span and event fields.
 //! - `record`: [`FlatRecord`], the flattened view of one event.
 //! - `json`: [`JsonLayer`], the line encoder.
+//! - `timestamp`: a line's RFC 3339 timestamp, written digit by digit.
 //! - `human`: [`HumanLayer`], short lines for a terminal (`--log-format pretty`).
 //! - `otlp`: [`OtlpLogLayer`], the same records as OTLP log records.
 //! - `output`: non-blocking stdout and file writers, and how dropped lines are reported.
@@ -24,6 +25,7 @@ mod otlp;
 mod output;
 mod panic;
 mod record;
+mod timestamp;
 mod value;
 
 pub use human::{HumanLayer, HumanReplay};
