@@ -3,14 +3,12 @@
 
 use std::time::Duration;
 
-use http::Uri;
-
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use super::spans;
-use super::transport::{SendError, Sender};
+use super::transport::Sender;
 
 /// Exports span batches as OTLP `ExportTraceServiceRequest`s.
 #[derive(Debug)]
@@ -32,9 +30,7 @@ impl SpanExporter for WireSpans {
     fn export(&self, batch: Vec<SpanData>) -> impl Future<Output = OTelSdkResult> + Send {
         let message = spans::export_request(&batch, &self.resource);
         drop(batch);
-        let sent = self.sender.send(message);
-        let uri = self.sender.uri().clone();
-        async move { sent.await.map_err(|err| failure(&uri, err)) }
+        self.sender.export(message)
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
@@ -44,8 +40,4 @@ impl SpanExporter for WireSpans {
     fn set_resource(&mut self, resource: &Resource) {
         self.resource = resource.clone();
     }
-}
-
-fn failure(uri: &Uri, err: SendError) -> OTelSdkError {
-    OTelSdkError::InternalFailure(format!("{uri}: {err}"))
 }

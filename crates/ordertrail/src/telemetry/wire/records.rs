@@ -171,13 +171,7 @@ impl Exporter {
 
     fn send(&self, shared: &Shared, scopes: &[(&'static str, Vec<u8>)], records: usize) {
         let request = export_request(&self.resource, &self.version, scopes);
-        let uri = self.sender.uri().clone();
-        let sent = async {
-            self.sender
-                .send(request)
-                .await
-                .map_err(|err| OTelSdkError::InternalFailure(format!("{uri}: {err}")))
-        };
+        let sent = self.sender.export(request);
         let outcome = gated(&self.gate, &shared.counters, records, sent);
         // This thread is no runtime's: block on the export runtime's answer.
         let _ = self.sender.block_on(outcome);

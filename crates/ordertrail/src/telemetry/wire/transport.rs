@@ -18,6 +18,8 @@ use hyper_util::rt::TokioExecutor;
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+
 use super::protobuf::Encoded;
 use super::retry;
 use crate::telemetry::OtlpProtocol;
@@ -177,9 +179,18 @@ impl Sender {
         self.runtime.handle.block_on(future)
     }
 
-    /// Where requests go.
-    pub(crate) fn uri(&self) -> &Uri {
-        &self.uri
+    /// [`send`](Self::send), its failure as the SDK's export error naming the endpoint: what
+    /// the span and log record exports report and count.
+    pub(crate) fn export(
+        &self,
+        message: Encoded,
+    ) -> impl Future<Output = OTelSdkResult> + Send + 'static {
+        let sent = self.send(message);
+        let uri = self.uri.clone();
+        async move {
+            sent.await
+                .map_err(|err| OTelSdkError::InternalFailure(format!("{uri}: {err}")))
+        }
     }
 
     /// Sends one encoded request on the export runtime (again while its failures are
