@@ -32,6 +32,10 @@ const MAX_GROUPS: usize = 24;
 /// The byte range of the first card-like candidate in `text`, from its first digit to its last.
 pub(super) fn next_card(text: &str) -> Option<(usize, usize)> {
     let bytes = text.as_bytes();
+    // A request id is most often a UUID alone: every candidate in it lies inside the UUID.
+    if is_uuid(bytes) {
+        return None;
+    }
     let mut i = 0;
     while i < bytes.len() {
         if !bytes[i].is_ascii_digit() {
@@ -141,16 +145,21 @@ fn in_identifier(bytes: &[u8], start: usize, end: usize) -> bool {
     in_uuid(bytes, start, end) || in_hex_id(bytes, start) || in_hex_id(bytes, end - 1)
 }
 
+/// Bytes of a hyphenated UUID.
+const UUID_LEN: usize = 36;
+
 /// Whether `start..end` lies inside a hyphenated UUID (8-4-4-4-12 hex digits).
 fn in_uuid(bytes: &[u8], start: usize, end: usize) -> bool {
-    const LEN: usize = 36;
-    let is_uuid = |s: &[u8]| {
-        s.iter().enumerate().all(|(i, b)| match i {
-            8 | 13 | 18 | 23 => *b == b'-',
-            _ => b.is_ascii_hexdigit(),
-        })
-    };
-    (end.saturating_sub(LEN)..=start).any(|w| bytes.get(w..w + LEN).is_some_and(is_uuid))
+    (end.saturating_sub(UUID_LEN)..=start).any(|w| bytes.get(w..w + UUID_LEN).is_some_and(is_uuid))
+}
+
+/// Whether `text` is exactly one hyphenated UUID: hex digits, and dashes at 8, 13, 18 and 23
+/// only.
+fn is_uuid(text: &[u8]) -> bool {
+    text.len() == UUID_LEN
+        && [8, 13, 18, 23].iter().all(|&i| text[i] == b'-')
+        && text.iter().filter(|b| **b == b'-').count() == 4
+        && text.iter().all(|b| b.is_ascii_hexdigit() || *b == b'-')
 }
 
 /// Whether the letters-and-digits word around the byte `at` is a hex id: hex digits only, at

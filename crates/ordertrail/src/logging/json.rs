@@ -20,6 +20,7 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
+use super::record::kept_by_marks;
 use super::record::{FlatRecord, Scratch, with_scratch};
 use super::timestamp::push_rfc3339_micros;
 use super::value::SpanFields;
@@ -102,28 +103,56 @@ where
 }
 
 /// Keeps a span's fields in its extensions, as typed values. Shared by every layer that
-/// flattens spans; the first one to see the span stores them.
+/// flattens spans; the first one to see the span stores them (the opening [`EventMark`] did,
+/// when the outputs sit between the marks).
+///
+/// [`EventMark`]: super::EventMark
 pub(crate) fn store_span_fields<S>(attrs: &Attributes<'_>, id: &Id, ctx: &Context<'_, S>)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    if !kept_by_marks(id) {
+        keep_span_fields(attrs, id, ctx);
+    }
+}
+
+/// Stores `attrs` on the span `id` unless it holds its fields already.
+pub(crate) fn keep_span_fields<S>(attrs: &Attributes<'_>, id: &Id, ctx: &Context<'_, S>)
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     let Some(span) = ctx.span(id) else { return };
     let mut ext = span.extensions_mut();
     if ext.get_mut::<SpanFields>().is_none() {
-        let mut fields = SpanFields::default();
+        let mut fields = SpanFields(Vec::with_capacity(attrs.fields().len()));
         attrs.record(&mut fields);
         ext.insert(fields);
     }
 }
 
-/// Applies `Span::record` calls to the stored fields.
+/// Applies `Span::record` calls to the stored fields, once per call: not again in each output
+/// when the opening [`EventMark`] applied them.
+///
+/// [`EventMark`]: super::EventMark
 pub(crate) fn update_span_fields<S>(id: &Id, values: &Record<'_>, ctx: &Context<'_, S>)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    if !kept_by_marks(id) {
+        apply_span_record(id, values, ctx);
+    }
+}
+
+/// Applies `values` to the stored fields of the span `id`.
+pub(crate) fn apply_span_record<S>(id: &Id, values: &Record<'_>, ctx: &Context<'_, S>)
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     let Some(span) = ctx.span(id) else { return };
     if let Some(fields) = span.extensions_mut().get_mut::<SpanFields>() {
         values.record(fields);
+        #[cfg(test)]
+        super::record::tests::RECORDS_APPLIED.with(|n| n.set(n.get() + 1));
     }
 }
 

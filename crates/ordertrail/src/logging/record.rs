@@ -1,17 +1,20 @@
 //! [`FlatRecord`]: one event with everything its spans know, flattened.
 
 use std::cell::{Cell, RefCell};
+use std::num::NonZeroU64;
 use std::sync::Arc;
 
 use opentelemetry::trace::{SpanContext, TraceContextExt};
 
 use tracing::level_filters::LevelFilter;
+use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
 use tracing::{Event, Metadata, Subscriber};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
+use super::json::{apply_span_record, keep_span_fields};
 use super::value::{EventFields, FieldValue, Fields, SpanFields, upsert};
 use crate::correlation::{self, RequestId};
 
@@ -175,6 +178,15 @@ thread_local! {
     static DISPATCHING: Cell<u64> = const { Cell::new(0) };
     /// The number the next event gets.
     static NEXT_EVENT: Cell<u64> = const { Cell::new(1) };
+    /// The span whose fields the opening mark has just stored or updated, while the outputs
+    /// after it are told of the same call; `None` outside the marks.
+    static KEPT_SPAN: Cell<Option<NonZeroU64>> = const { Cell::new(None) };
+}
+
+/// Whether the opening [`EventMark`] already applied the span call the outputs are handling
+/// for span `id`, so they need not apply it again.
+pub(crate) fn kept_by_marks(id: &Id) -> bool {
+    KEPT_SPAN.with(Cell::get) == Some(id.into_non_zero_u64())
 }
 
 /// Brackets the log outputs of a layer stack, first and last, so that they flatten each event
@@ -183,6 +195,9 @@ thread_local! {
 /// marks (or in another subscriber on the same thread) always flattens for itself. An output
 /// the first one's filter skipped finds a record of an older number and fills it anew.
 ///
+/// They do the same for span fields: the opening mark stores a new span's fields and applies
+/// each `Span::record`, once, for all the outputs between the marks.
+///
 /// The marks take no part in filtering: they enable nothing and hint no level.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum EventMark {
@@ -190,7 +205,7 @@ pub(crate) enum EventMark {
     Close,
 }
 
-impl<S: Subscriber> Layer<S> for EventMark {
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for EventMark {
     fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
         Interest::never()
     }
@@ -210,6 +225,31 @@ impl<S: Subscriber> Layer<S> for EventMark {
         };
         DISPATCHING.with(|current| current.set(number));
     }
+
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if let Self::Open = self {
+            keep_span_fields(attrs, id, &ctx);
+        }
+        self.mark_span(id);
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        if let Self::Open = self {
+            apply_span_record(id, values, &ctx);
+        }
+        self.mark_span(id);
+    }
+}
+
+impl EventMark {
+    /// Opens or ends the outputs' view that span `id`'s fields are up to date.
+    fn mark_span(self, id: &Id) {
+        let kept = match self {
+            Self::Open => Some(id.into_non_zero_u64()),
+            Self::Close => None,
+        };
+        KEPT_SPAN.with(|span| span.set(kept));
+    }
 }
 
 /// Runs `f` with this thread's scratch space; with fresh space when it is already in use (a
@@ -228,7 +268,7 @@ pub(crate) fn with_scratch(mut f: impl FnMut(&mut Scratch)) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::{Arc, Mutex, PoisonError};
 
     use tracing_subscriber::filter::filter_fn;
@@ -240,6 +280,8 @@ mod tests {
     thread_local! {
         /// Fills of a [`FlatRecord`] by [`Flat::of`] on this thread.
         pub(super) static FILLS: Cell<u64> = const { Cell::new(0) };
+        /// `Span::record` calls applied to stored span fields on this thread.
+        pub(crate) static RECORDS_APPLIED: Cell<u64> = const { Cell::new(0) };
     }
 
     /// An output reading each event through the shared flattening, keeping the `n` field it
@@ -260,6 +302,14 @@ mod tests {
     }
 
     impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Output {
+        fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+            crate::logging::store_span_fields(attrs, id, &ctx);
+        }
+
+        fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+            crate::logging::update_span_fields(id, values, &ctx);
+        }
+
         fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
             with_scratch(|scratch| {
                 let record = scratch.flat.of(event, &ctx);
@@ -342,6 +392,47 @@ mod tests {
         // event goes nowhere, and the second output still reads the outer one.
         assert_eq!(first.seen(), ["I64(7)"]);
         assert_eq!(second.seen(), ["I64(7)"]);
+    }
+
+    /// Records applied on this thread so far.
+    fn records_applied() -> u64 {
+        RECORDS_APPLIED.with(Cell::get)
+    }
+
+    /// Two outputs, with or without the marks around them, see a span's recorded field.
+    fn record_through(marked: bool) -> (Vec<String>, Vec<String>, u64) {
+        enable_every_callsite();
+        let (first, second) = (Output::default(), Output::default());
+        let outputs = tracing_subscriber::registry()
+            .with(marked.then_some(EventMark::Open))
+            .with(first.clone())
+            .with(second.clone())
+            .with(marked.then_some(EventMark::Close));
+        let before = records_applied();
+        tracing::subscriber::with_default(outputs, || {
+            let span = tracing::info_span!("request", n = tracing::field::Empty);
+            span.record("n", 5);
+            span.in_scope(|| tracing::info!("done"));
+        });
+        (first.seen(), second.seen(), records_applied() - before)
+    }
+
+    #[test]
+    fn between_the_marks_a_span_record_is_applied_once_for_every_output() {
+        assert_eq!(
+            record_through(true),
+            (vec!["I64(5)".into()], vec!["I64(5)".into()], 1)
+        );
+    }
+
+    #[test]
+    fn without_marks_each_output_applies_a_span_record() {
+        let (first, second, applied) = record_through(false);
+        assert_eq!(
+            (first, second),
+            (vec!["I64(5)".into()], vec!["I64(5)".into()])
+        );
+        assert_eq!(applied, 2, "idempotent, applied by each output");
     }
 
     #[test]

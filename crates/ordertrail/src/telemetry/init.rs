@@ -30,6 +30,7 @@ use super::meters::meter_provider;
 use super::report::spawn_loss_reporter;
 use super::resource::{resource, scope};
 use super::traces::tracer_provider;
+use super::unentered::{Unentered, needs_span_scope};
 use super::{LogFormat, TelemetryConfig};
 use crate::logging::{
     EventMark, HumanLayer, JsonLayer, LogOutputs, OutputError, install_panic_hook,
@@ -195,7 +196,7 @@ where
         #[cfg(feature = "otlp")]
         if let Some(export) = &records {
             let bridge = crate::logging::OtlpLogLayer::new(export.clone(), config.service.as_str());
-            layers.push(bridge.with_filter(otel_filter(config)?).boxed());
+            layers.push(output(bridge.with_filter(otel_filter(config)?), config));
         }
     }
     layers.push(EventMark::Close.boxed());
@@ -259,19 +260,38 @@ where
     let stdout = outputs.stdout.clone();
     let mut layers: Layers<S> = Vec::new();
     match (config.log_format, outputs.file.clone()) {
-        (LogFormat::Json, None) => layers.push(json(config, stdout).with_filter(filter()?).boxed()),
+        (LogFormat::Json, None) => {
+            layers.push(output(json(config, stdout).with_filter(filter()?), config))
+        }
         (LogFormat::Json, Some(file)) => {
             let both = stdout.and(file);
-            layers.push(json(config, both).with_filter(filter()?).boxed());
+            layers.push(output(json(config, both).with_filter(filter()?), config));
         }
         (LogFormat::Pretty, file) => {
-            layers.push(HumanLayer::new(stdout).with_filter(filter()?).boxed());
+            layers.push(output(
+                HumanLayer::new(stdout).with_filter(filter()?),
+                config,
+            ));
             if let Some(file) = file {
-                layers.push(json(config, file).with_filter(filter()?).boxed());
+                layers.push(output(json(config, file).with_filter(filter()?), config));
             }
         }
     }
     Ok(layers)
+}
+
+/// A filtered log output, boxed; told of spans entered and left only when a span directive
+/// of `config`'s filter needs it ([`Unentered`]).
+fn output<S, L>(layer: L, config: &TelemetryConfig) -> Box<dyn Layer<S> + Send + Sync + 'static>
+where
+    S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
+    L: Layer<S> + Send + Sync + 'static,
+{
+    if needs_span_scope(directives(config)) {
+        layer.boxed()
+    } else {
+        Unentered(layer).boxed()
+    }
 }
 
 /// The JSON layer of `config` writing to `writer`.

@@ -126,8 +126,10 @@ pub(crate) fn export_request(
     version: &str,
     scopes: &[(&'static str, Vec<u8>)],
 ) -> Encoded {
-    let size: usize = scopes.iter().map(|(_, records)| records.len() + 64).sum();
-    let mut w = Writer::request(256 + size);
+    // The resource and each scope's header take a few hundred bytes; room for them up front
+    // spares a reallocation that would copy the whole batch.
+    let size: usize = scopes.iter().map(|(_, records)| records.len() + 128).sum();
+    let mut w = Writer::request(1024 + size);
     let resource_logs = w.open(1);
     resource(&mut w, 1, res);
     for (target, records) in scopes {

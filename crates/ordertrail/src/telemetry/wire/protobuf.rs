@@ -2,15 +2,25 @@
 //!
 //! A nested message is written in place: [`Writer::open`] writes its tag and keeps
 //! [`LENGTH_ROOM`] bytes for its length, the fields follow, and [`Writer::close`] writes the
-//! length as a minimal varint and moves the fields back over the unused room. Each message's
-//! size is known once, when it closes, so nothing is measured twice (a generated encoder asks
-//! every nested message for its length at every level above it). An attribute's length is
-//! computed up front ([`Writer::key_scalar`]): most messages are those, and they move nothing.
+//! length. Each message's size is known once, when it closes, so nothing is measured twice (a
+//! generated encoder asks every nested message for its length at every level above it). An
+//! attribute's length is computed up front ([`Writer::key_scalar`]): most messages are those,
+//! and they move nothing.
+//!
+//! A short message (under [`PADDED_FROM`] bytes) gets a one-byte length and its fields move
+//! back over the unused room. A longer one keeps all five bytes: its length is written as a
+//! padded varint (continuation bits set on the leading groups, as in `0x85 0x80 0x80 0x80
+//! 0x00` for 5), which every protobuf decoder reads as the same number, so nothing moves. A
+//! span, a batch's scope and its resource would otherwise each be copied once more; the
+//! price is at most four bytes on a message of at least 128.
 
 use bytes::Bytes;
 
 /// Bytes kept for a nested message's length: a varint of up to 2^35 - 1.
 const LENGTH_ROOM: usize = 5;
+
+/// Messages of this many bytes and more keep a padded five-byte length instead of moving.
+const PADDED_FROM: usize = 128;
 
 /// Wire type of varints (integers, enums, booleans).
 const VARINT: u32 = 0;
@@ -232,22 +242,25 @@ impl Writer {
         let Open(at) = open;
         let start = at + LENGTH_ROOM;
         let length = self.buf.len() - start;
-        let mut room = [0u8; LENGTH_ROOM];
-        let mut used = 0;
-        let mut value = length as u64;
-        while value >= 0x80 {
-            room[used] = (value as u8) | 0x80;
-            value >>= 7;
-            used += 1;
-        }
-        room[used] = value as u8;
-        used += 1;
-        self.buf[at..at + used].copy_from_slice(&room[..used]);
-        if used < LENGTH_ROOM {
-            self.buf.copy_within(start.., at + used);
-            self.buf.truncate(at + used + length);
+        if length < PADDED_FROM {
+            self.buf[at] = length as u8;
+            self.buf.copy_within(start.., at + 1);
+            self.buf.truncate(at + 1 + length);
+        } else {
+            self.buf[at..start].copy_from_slice(&padded_varint(length));
         }
     }
+}
+
+/// `value` (under 2^35) as a varint of exactly [`LENGTH_ROOM`] bytes.
+fn padded_varint(value: usize) -> [u8; LENGTH_ROOM] {
+    let value = value as u64;
+    let mut out = [0u8; LENGTH_ROOM];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = ((value >> (7 * i)) & 0x7f) as u8 | 0x80;
+    }
+    out[LENGTH_ROOM - 1] &= 0x7f;
+    out
 }
 
 #[cfg(test)]
@@ -308,16 +321,58 @@ mod tests {
         }
     }
 
+    /// Messages in `sample` (itself included).
+    fn messages(sample: &Sample) -> usize {
+        1 + sample.children.iter().map(messages).sum::<usize>()
+    }
+
     #[test]
     fn nested_messages_decode_as_written() {
-        // Lengths of one, two and three varint bytes at several depths.
+        // Short messages (minimal lengths) and long ones (padded lengths) at several depths.
         for text_len in [0, 5, 200, 20_000] {
             let expected = sample(4, text_len);
             let mut writer = Writer::default();
             write(&mut writer, &expected);
             let bytes = writer.into_bytes();
-            assert_eq!(bytes, expected.encode_to_vec(), "text of {text_len}");
             assert_eq!(Sample::decode(bytes.as_slice()).unwrap(), expected);
+            let padding = 4 * messages(&expected);
+            let minimal = expected.encoded_len();
+            assert!(bytes.len() <= minimal + padding, "text of {text_len}");
+        }
+    }
+
+    #[test]
+    fn short_nested_messages_are_written_as_a_generated_encoder_writes_them() {
+        let expected = sample(1, 5);
+        assert!(expected.encoded_len() < PADDED_FROM);
+        let mut writer = Writer::default();
+        write(&mut writer, &expected);
+        assert_eq!(writer.into_bytes(), expected.encode_to_vec());
+    }
+
+    #[test]
+    fn a_long_message_keeps_a_padded_length_and_a_short_one_a_byte() {
+        let mut writer = Writer::default();
+        let open = writer.open(1);
+        writer.string(1, &"x".repeat(PADDED_FROM - 2));
+        writer.close(open);
+        let bytes = writer.into_bytes();
+        assert_eq!(bytes[1..6], [0x80, 0x81, 0x80, 0x80, 0x00], "128, padded");
+        assert_eq!(bytes.len(), 1 + 5 + PADDED_FROM);
+
+        let mut writer = Writer::default();
+        let open = writer.open(1);
+        writer.string(1, "abc");
+        writer.close(open);
+        assert_eq!(writer.into_bytes(), [10, 5, 10, 3, b'a', b'b', b'c']);
+    }
+
+    #[test]
+    fn padded_varints_read_back_as_their_values() {
+        for value in [128_usize, 300, 16_384, (1 << 28) - 1, (1 << 35) - 1] {
+            let padded = padded_varint(value);
+            let read = prost::encoding::decode_varint(&mut &padded[..]).unwrap();
+            assert_eq!(read, value as u64);
         }
     }
 

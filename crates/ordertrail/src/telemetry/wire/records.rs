@@ -25,6 +25,9 @@ use crate::telemetry::gate::ExportGate;
 /// Records in one export request, at most; a full batch is sent without waiting for the delay.
 const MAX_BATCH: usize = 512;
 
+/// The most bytes a new scope's batch reserves up front.
+const MAX_RESERVE: usize = 1 << 20;
+
 /// Exports log records in batches; cheap to clone (every clone feeds the same batch).
 #[derive(Debug, Clone)]
 pub(crate) struct RecordExport {
@@ -48,6 +51,9 @@ struct Pending {
     scopes: Vec<(&'static str, Vec<u8>)>,
     records: usize,
     stop: bool,
+    /// Bytes a new scope's batch reserves: the largest one of the last export, so a batch
+    /// grows in place instead of being copied at each doubling.
+    reserve: usize,
 }
 
 /// What the export thread needs besides the queue.
@@ -102,7 +108,8 @@ impl RecordExport {
         let at = match pending.scopes.iter().position(|(t, _)| *t == target) {
             Some(at) => at,
             None => {
-                pending.scopes.push((target, Vec::new()));
+                let batch = Vec::with_capacity(pending.reserve);
+                pending.scopes.push((target, batch));
                 pending.scopes.len() - 1
             }
         };
@@ -166,6 +173,8 @@ impl Exporter {
                 .0;
         }
         let records = std::mem::take(&mut pending.records);
+        let largest = pending.scopes.iter().map(|(_, batch)| batch.len()).max();
+        pending.reserve = largest.unwrap_or(0).min(MAX_RESERVE);
         (std::mem::take(&mut pending.scopes), records, pending.stop)
     }
 
