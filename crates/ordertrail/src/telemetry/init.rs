@@ -16,6 +16,7 @@ use std::sync::atomic::AtomicBool;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::error::OTelSdkError;
 use tracing::Subscriber;
+use tracing::level_filters::LevelFilter;
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::{EnvFilter, FilterExt, filter_fn};
 use tracing_subscriber::fmt::writer::MakeWriterExt;
@@ -30,7 +31,6 @@ use super::meters::meter_provider;
 use super::report::spawn_loss_reporter;
 use super::resource::{resource, scope};
 use super::traces::tracer_provider;
-use super::unentered::{Unentered, needs_span_scope};
 use super::{LogFormat, TelemetryConfig};
 use crate::logging::{
     EventMark, HumanLayer, JsonLayer, LogOutputs, OutputError, install_panic_hook,
@@ -147,16 +147,23 @@ pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> 
 /// Hold the guard for as long as the service runs: dropping it flushes and shuts the
 /// exporters down, so `let (layers, _) = layers(&config)?` exports nothing after that line.
 ///
+/// Give each layer of yours a filter of its own, as these have. A layer without one wants
+/// every span and event of every crate, so all of them are made, down to hyper's `TRACE`
+/// detail, even those every other layer then turns away.
+///
 /// ```no_run
 /// use ordertrail::telemetry::{self, TelemetryConfig};
+/// use tracing_subscriber::filter::LevelFilter;
 /// use tracing_subscriber::layer::SubscriberExt;
 /// use tracing_subscriber::util::SubscriberInitExt;
+/// use tracing_subscriber::Layer;
 ///
 /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let (layers, guard) = telemetry::layers(&TelemetryConfig::new("hello", "1.0.0"))?;
+/// let stderr = tracing_subscriber::fmt::layer().with_writer(std::io::stderr); // one of yours
 /// tracing_subscriber::registry()
 ///     .with(layers)
-///     .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)) // one of yours
+///     .with(stderr.with_filter(LevelFilter::WARN))
 ///     .init();
 /// # drop(guard); Ok(()) }
 /// ```
@@ -170,7 +177,7 @@ where
     let outputs = LogOutputs::open(config.log_file.as_deref())?;
     // The log outputs (lines, then OTLP records) sit between the two marks, which let them
     // flatten each event once between them.
-    let mut layers: Layers<S> = vec![EventMark::Open.boxed()];
+    let mut layers: Layers<S> = vec![mark(EventMark::Open, config)?];
     layers.extend(log_layers(config, &outputs)?);
     let (spans, logs) = (
         Arc::<ExportCounters>::default(),
@@ -187,7 +194,9 @@ where
             .with_threads(false)
             .with_tracked_inactivity(false);
         // Spans only: events reach the collector as OTLP log records, not as span events too.
-        let spans_only = otel_filter(config)?.and(filter_fn(|meta| meta.is_span()));
+        // The level hint keeps the pair's (a filter without one would hint every level).
+        let is_span = filter_fn(|meta| meta.is_span()).with_max_level_hint(LevelFilter::TRACE);
+        let spans_only = otel_filter(config)?.and(is_span);
         layers.push(otel.with_filter(spans_only).boxed());
         opentelemetry::global::set_tracer_provider(provider.clone());
         tracer = Some(provider);
@@ -196,10 +205,10 @@ where
         #[cfg(feature = "otlp")]
         if let Some(export) = &records {
             let bridge = crate::logging::OtlpLogLayer::new(export.clone(), config.service.as_str());
-            layers.push(output(bridge.with_filter(otel_filter(config)?), config));
+            layers.push(bridge.with_filter(otel_filter(config)?).boxed());
         }
     }
-    layers.push(EventMark::Close.boxed());
+    layers.push(mark(EventMark::Close, config)?);
     if let Some(metrics) = &config.metrics {
         layers.push(metrics_layer(metrics, &outputs, &spans, &logs));
     }
@@ -260,38 +269,35 @@ where
     let stdout = outputs.stdout.clone();
     let mut layers: Layers<S> = Vec::new();
     match (config.log_format, outputs.file.clone()) {
-        (LogFormat::Json, None) => {
-            layers.push(output(json(config, stdout).with_filter(filter()?), config))
-        }
+        (LogFormat::Json, None) => layers.push(json(config, stdout).with_filter(filter()?).boxed()),
         (LogFormat::Json, Some(file)) => {
             let both = stdout.and(file);
-            layers.push(output(json(config, both).with_filter(filter()?), config));
+            layers.push(json(config, both).with_filter(filter()?).boxed());
         }
         (LogFormat::Pretty, file) => {
-            layers.push(output(
-                HumanLayer::new(stdout).with_filter(filter()?),
-                config,
-            ));
+            layers.push(HumanLayer::new(stdout).with_filter(filter()?).boxed());
             if let Some(file) = file {
-                layers.push(output(json(config, file).with_filter(filter()?), config));
+                layers.push(json(config, file).with_filter(filter()?).boxed());
             }
         }
     }
     Ok(layers)
 }
 
-/// A filtered log output, boxed; told of spans entered and left only when a span directive
-/// of `config`'s filter needs it ([`Unentered`]).
-fn output<S, L>(layer: L, config: &TelemetryConfig) -> Box<dyn Layer<S> + Send + Sync + 'static>
+/// An [`EventMark`] filtered as the log outputs between the marks are (the OTLP records' filter
+/// is the log filter minus the exporter's crates): it sees every event and span they see.
+///
+/// Every layer of the stack must have a filter of its own. One without would be a layer that
+/// wants everything: every span and event of every crate, down to `TRACE`, would be made and
+/// dispatched for the filtered layers to turn away one by one.
+fn mark<S>(
+    mark: EventMark,
+    config: &TelemetryConfig,
+) -> Result<Box<dyn Layer<S> + Send + Sync + 'static>, TelemetryError>
 where
     S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
-    L: Layer<S> + Send + Sync + 'static,
 {
-    if needs_span_scope(directives(config)) {
-        layer.boxed()
-    } else {
-        Unentered(layer).boxed()
-    }
+    Ok(mark.with_filter(log_filter(config)?).boxed())
 }
 
 /// The JSON layer of `config` writing to `writer`.
@@ -328,3 +334,4 @@ fn parse_filter(directives: &str) -> Result<EnvFilter, TelemetryError> {
             source,
         })
 }
+

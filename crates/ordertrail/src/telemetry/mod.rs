@@ -35,7 +35,6 @@
 //! - `flight`: the flight recorder's layer and the outputs it replays into.
 //! - `recorder_env`: the flight recorder's `ORDERTRAIL_*` variables.
 //! - `init`: [`init()`], which installs the subscriber, and [`layers()`], to compose your own.
-//! - `unentered`: the log outputs, spared the callbacks of spans entered, left and closed.
 //! - `guard`: [`TelemetryGuard`], which flushes on `shutdown().await` or on drop.
 
 mod config;
@@ -57,7 +56,6 @@ mod redacting;
 mod report;
 mod resource;
 mod traces;
-mod unentered;
 #[cfg(feature = "otlp")]
 pub(crate) mod wire;
 
