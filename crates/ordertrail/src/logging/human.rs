@@ -18,6 +18,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use super::json::{store_span_fields, update_span_fields};
 use super::record::{FlatRecord, Scratch, with_scratch};
+use super::timestamp::push_rfc3339_micros;
 use super::value::FieldValue;
 use crate::recorder::{KeptEvent, Marker, ReplaySink};
 
@@ -129,24 +130,24 @@ where
         time: SystemTime,
         marker: Option<&Marker>,
     ) {
-        let stamp = humantime::format_rfc3339_millis(time).to_string();
-        let _ = write!(
-            line,
-            "{} {} ",
-            stamp.get(11..23).unwrap_or(&stamp),
-            self.level(level)
-        );
+        put_clock_millis(line, time);
+        line.push(b' ');
+        line.extend_from_slice(self.level(level).as_bytes());
+        line.push(b' ');
         if marker.is_some() {
             line.extend_from_slice("↺ ".as_bytes());
         }
         if let Some(id) = &record.request_id {
-            let _ = write!(line, "{id} ");
+            line.extend_from_slice(id.as_str().as_bytes());
+            line.push(b' ');
         }
         if let Some(message) = &record.message {
             put_value(line, message);
         }
         for (name, value) in &record.fields {
-            let _ = write!(line, " {name}=");
+            line.push(b' ');
+            line.extend_from_slice(name.as_bytes());
+            line.push(b'=');
             put_value(line, value);
         }
         if let Some(marker) = marker {
@@ -158,30 +159,55 @@ where
         line.push(b'\n');
     }
 
-    fn level(&self, level: Level) -> String {
-        let colour = match level {
-            Level::ERROR => 31,
-            Level::WARN => 33,
-            Level::INFO => 32,
-            _ => 2,
-        };
-        if self.ansi {
-            format!("\x1b[{colour}m{:<5}\x1b[0m", level.as_str())
-        } else {
-            format!("{:<5}", level.as_str())
+    /// The level, five wide, in its colour when the terminal shows colours.
+    fn level(&self, level: Level) -> &'static str {
+        match (level, self.ansi) {
+            (Level::ERROR, true) => "\x1b[31mERROR\x1b[0m",
+            (Level::WARN, true) => "\x1b[33mWARN \x1b[0m",
+            (Level::INFO, true) => "\x1b[32mINFO \x1b[0m",
+            (Level::DEBUG, true) => "\x1b[2mDEBUG\x1b[0m",
+            (_, true) => "\x1b[2mTRACE\x1b[0m",
+            (Level::ERROR, false) => "ERROR",
+            (Level::WARN, false) => "WARN ",
+            (Level::INFO, false) => "INFO ",
+            (Level::DEBUG, false) => "DEBUG",
+            (_, false) => "TRACE",
         }
     }
+}
+
+/// `HH:MM:SS.mmm` (UTC) of `time`: the clock part of its RFC 3339 timestamp.
+fn put_clock_millis(line: &mut Vec<u8>, time: SystemTime) {
+    let start = line.len();
+    push_rfc3339_micros(line, time);
+    // `YYYY-MM-DDTHH:MM:SS.ffffffZ`: keep `HH:MM:SS.fff`.
+    line.copy_within(start + 11..start + 23, start);
+    line.truncate(start + 12);
 }
 
 /// Writes a value with control characters escaped, so the line stays one line.
 fn put_value(line: &mut Vec<u8>, value: &FieldValue) {
     let _ = match value {
-        FieldValue::Str(s) => write!(line, "{}", s.escape_debug()),
+        FieldValue::Str(s) => {
+            put_text(line, s);
+            Ok(())
+        }
         FieldValue::I64(v) => write!(line, "{v}"),
         FieldValue::U64(v) => write!(line, "{v}"),
         FieldValue::F64(v) => write!(line, "{v:.3}"),
         FieldValue::Bool(v) => write!(line, "{v}"),
     };
+}
+
+/// `text` as [`str::escape_debug`] writes it; printable ASCII without quotes or backslashes
+/// (most values) is copied as it is, without escaping it character by character.
+fn put_text(line: &mut Vec<u8>, text: &str) {
+    let plain = |b: &u8| matches!(b, b' '..=b'~') && !matches!(b, b'"' | b'\'' | b'\\');
+    if text.bytes().all(|b| plain(&b)) {
+        line.extend_from_slice(text.as_bytes());
+    } else {
+        let _ = write!(line, "{}", text.escape_debug());
+    }
 }
 
 #[cfg(test)]
@@ -266,6 +292,37 @@ mod tests {
             span.in_scope(|| info!("loaded"));
         });
         assert_eq!(after_level(&lines[0]), "loaded method=GET order.id=7");
+    }
+
+    #[test]
+    fn text_is_written_as_escape_debug_writes_it() {
+        let ascii: Vec<String> = (0u8..=127).map(|b| char::from(b).to_string()).collect();
+        let others = [
+            "plain words",
+            "a \"b\"\nc",
+            "tab\there",
+            "é ü",
+            "\u{200b}",
+            "' \\",
+        ];
+        for text in ascii.iter().map(String::as_str).chain(others) {
+            let mut line = Vec::new();
+            put_text(&mut line, text);
+            assert_eq!(
+                line,
+                text.escape_debug().to_string().into_bytes(),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_clock_is_the_time_of_day_to_the_millisecond() {
+        let time = SystemTime::UNIX_EPOCH + std::time::Duration::from_micros(1_764_669_845_123_987);
+        let mut line = b"> ".to_vec();
+        put_clock_millis(&mut line, time);
+        let stamp = humantime::format_rfc3339_millis(time).to_string();
+        assert_eq!(line, format!("> {}", &stamp[11..23]).into_bytes());
     }
 
     #[test]

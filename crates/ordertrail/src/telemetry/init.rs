@@ -334,4 +334,3 @@ fn parse_filter(directives: &str) -> Result<EnvFilter, TelemetryError> {
             source,
         })
 }
-

@@ -64,10 +64,11 @@ impl OutboxRow {
 /// Inserts `row` (its `seq` is assigned) on `conn`, inside the caller's transaction.
 pub(super) fn insert(conn: &Connection, row: &OutboxRow) -> rusqlite::Result<()> {
     let field = |name| row.carrier.get(name).map(redact);
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO outbox (message_id, subject, request_id, traceparent, tracestate, baggage, payload)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
+    )?
+    .execute(params![
             row.message_id,
             row.subject,
             field("X-Request-ID"),
@@ -75,8 +76,7 @@ pub(super) fn insert(conn: &Connection, row: &OutboxRow) -> rusqlite::Result<()>
             field("tracestate"),
             field("baggage"),
             row.payload,
-        ],
-    )
+        ])
     .map(drop)
 }
 
@@ -93,22 +93,23 @@ pub(super) fn pending(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<O
 
 /// Marks row `seq` as sent, or as dead for good.
 pub(super) fn mark(conn: &Connection, seq: i64, dead: bool) -> rusqlite::Result<()> {
-    let column = if dead { "dead_at" } else { "sent_at" };
-    let sql = format!(
-        "UPDATE outbox SET {column} = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE seq = ?1"
-    );
-    conn.execute(&sql, params![seq]).map(drop)
+    let sql = if dead {
+        "UPDATE outbox SET dead_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE seq = ?1"
+    } else {
+        "UPDATE outbox SET sent_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE seq = ?1"
+    };
+    conn.prepare_cached(sql)?.execute(params![seq]).map(drop)
 }
 
 /// Deletes the sent rows but the newest `keep`; how many it deleted. Pending rows stay, and so
 /// do dead ones: they wait for a person.
 pub(super) fn prune_sent(conn: &Connection, keep: usize) -> rusqlite::Result<usize> {
     let keep = i64::try_from(keep).unwrap_or(i64::MAX);
-    conn.execute(
+    conn.prepare_cached(
         "DELETE FROM outbox WHERE sent_at IS NOT NULL AND seq <= (
              SELECT seq FROM outbox WHERE sent_at IS NOT NULL ORDER BY seq DESC LIMIT 1 OFFSET ?1)",
-        params![keep],
-    )
+    )?
+    .execute(params![keep])
 }
 
 fn row_to_outbox(row: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {

@@ -101,10 +101,11 @@ impl OrderStore {
     pub async fn insert(&self, order: Order) -> Result<(), StoreError> {
         let order = redacted(order);
         self.run("INSERT", move |conn| {
-            conn.execute(
+            conn.prepare_cached(
                 "INSERT INTO orders (order_id, request_id, sku, quantity, amount_cents, card_last4, status)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
+            )?
+            .execute(params![
                     order.order_id,
                     order.request_id,
                     order.sku,
@@ -112,8 +113,7 @@ impl OrderStore {
                     order.amount_cents,
                     order.card_last4,
                     order.status.as_str()
-                ],
-            )
+                ])
             .map(drop)
         })
         .await
@@ -127,11 +127,11 @@ impl OrderStore {
         amount_cents: Option<u64>,
     ) -> Result<(), StoreError> {
         self.run("UPDATE", move |conn| {
-            conn.execute(
+            conn.prepare_cached(
                 "UPDATE orders SET status = ?2, amount_cents = COALESCE(?3, amount_cents),
                  updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE order_id = ?1",
-                params![order_id, status.as_str(), amount_cents],
-            )
+            )?
+            .execute(params![order_id, status.as_str(), amount_cents])
             .map(drop)
         })
         .await
@@ -146,11 +146,15 @@ impl OrderStore {
     ) -> Result<(), StoreError> {
         self.run("TRANSACTION", move |conn| {
             let tx = conn.unchecked_transaction()?;
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE orders SET status = ?2, amount_cents = ?3,
                  updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE order_id = ?1",
-                params![order_id, OrderStatus::Confirmed.as_str(), amount_cents],
-            )?;
+            )?
+            .execute(params![
+                order_id,
+                OrderStatus::Confirmed.as_str(),
+                amount_cents
+            ])?;
             outbox::insert(&tx, &row)?;
             tx.commit()
         })
@@ -180,12 +184,11 @@ impl OrderStore {
         let id = order_id.clone();
         let found = self
             .run("SELECT", move |conn| {
-                conn.query_row(
+                conn.prepare_cached(
                     "SELECT order_id, status, sku, quantity, amount_cents, card_last4, request_id
                      FROM orders WHERE order_id = ?1",
-                    params![id],
-                    row_to_order,
-                )
+                )?
+                .query_row(params![id], row_to_order)
                 .optional()
             })
             .await?;
