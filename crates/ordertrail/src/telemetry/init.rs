@@ -18,8 +18,9 @@ use opentelemetry_sdk::error::OTelSdkError;
 use tracing::Subscriber;
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::Layer;
-use tracing_subscriber::filter::{EnvFilter, FilterExt, filter_fn};
+use tracing_subscriber::filter::{EnvFilter, FilterExt, Targets, filter_fn};
 use tracing_subscriber::fmt::writer::MakeWriterExt;
+use tracing_subscriber::layer::Filter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -308,13 +309,22 @@ where
     JsonLayer::new(config.service.as_str(), writer).line_fields(&config.line_fields)
 }
 
+/// A layer's filter, made from directives ([`parse_filter`]).
+type DirectiveFilter<S> = Box<dyn Filter<S> + Send + Sync + 'static>;
+
 /// The log filter: the configured directives, `info` when none.
-fn log_filter(config: &TelemetryConfig) -> Result<EnvFilter, TelemetryError> {
+fn log_filter<S>(config: &TelemetryConfig) -> Result<DirectiveFilter<S>, TelemetryError>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
     parse_filter(directives(config))
 }
 
 /// The OpenTelemetry layers' filter: the log filter minus the exporter's own crates.
-fn otel_filter(config: &TelemetryConfig) -> Result<EnvFilter, TelemetryError> {
+fn otel_filter<S>(config: &TelemetryConfig) -> Result<DirectiveFilter<S>, TelemetryError>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
     parse_filter(&format!("{},{SELF_EXPORT_OFF}", directives(config)))
 }
 
@@ -326,11 +336,100 @@ pub(super) fn directives(config: &TelemetryConfig) -> &str {
     }
 }
 
-fn parse_filter(directives: &str) -> Result<EnvFilter, TelemetryError> {
-    EnvFilter::builder()
-        .parse(directives)
-        .map_err(|source| TelemetryError::Filter {
-            directives: directives.to_owned(),
-            source,
-        })
+/// The filter of `directives`, as `RUST_LOG` writes them. Targets and levels alone
+/// (`info,h2=off`, the common case) make a [`Targets`] filter: it decides once per callsite.
+/// Span and field directives (`[request{route=/orders}]=debug`) need an [`EnvFilter`], which
+/// also follows every span entered and left (a lock and a lookup each time) to apply them.
+fn parse_filter<S>(directives: &str) -> Result<DirectiveFilter<S>, TelemetryError>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let invalid = |source| TelemetryError::Filter {
+        directives: directives.to_owned(),
+        source,
+    };
+    let env = EnvFilter::builder().parse(directives).map_err(invalid)?;
+    if directives.contains(['[', '{']) {
+        return Ok(Box::new(env));
+    }
+    match directives.parse::<Targets>() {
+        Ok(targets) => Ok(Box::new(targets)),
+        Err(_) => Ok(Box::new(env)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex, PoisonError};
+
+    use tracing::Event;
+    use tracing_subscriber::Registry;
+    use tracing_subscriber::layer::Context;
+
+    use super::*;
+
+    /// The target and level of every event it is given.
+    #[derive(Clone, Default)]
+    struct Seen(Arc<Mutex<Vec<String>>>);
+
+    impl<S: Subscriber> Layer<S> for Seen {
+        fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+            let meta = event.metadata();
+            let mut seen = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            seen.push(format!("{} {}", meta.target(), meta.level()));
+        }
+    }
+
+    /// One event at each level of each of a few targets.
+    fn every_target_and_level() {
+        macro_rules! at_every_level {
+            ($target:literal) => {
+                tracing::trace!(target: $target, "e");
+                tracing::debug!(target: $target, "e");
+                tracing::info!(target: $target, "e");
+                tracing::warn!(target: $target, "e");
+                tracing::error!(target: $target, "e");
+            };
+        }
+        at_every_level!("app");
+        at_every_level!("app::db");
+        at_every_level!("h2::proto");
+        at_every_level!("other");
+    }
+
+    /// What reaches a layer filtered by `filter`.
+    fn passed_by(filter: impl Filter<Registry> + Send + Sync + 'static) -> Vec<String> {
+        let seen = Seen::default();
+        let subscriber = tracing_subscriber::registry().with(seen.clone().with_filter(filter));
+        tracing::subscriber::with_default(subscriber, every_target_and_level);
+        let passed = seen.0.lock().unwrap_or_else(PoisonError::into_inner);
+        passed.clone()
+    }
+
+    #[test]
+    fn plain_directives_filter_as_the_env_filter_does() {
+        for directives in [
+            "info",
+            "warn,app=debug",
+            "info,h2=off,app::db=trace",
+            "off,app=info",
+            "app=warn,app::db=debug",
+        ] {
+            let expected = passed_by(EnvFilter::new(directives));
+            let filter = parse_filter::<Registry>(directives).expect("directives");
+            assert_eq!(passed_by(filter), expected, "{directives}");
+        }
+    }
+
+    #[test]
+    fn span_directives_keep_the_env_filter_and_bad_ones_are_errors() {
+        let directives = "info,[request]=debug";
+        let expected = passed_by(EnvFilter::new(directives));
+        let filter = parse_filter::<Registry>(directives).expect("directives");
+        assert_eq!(passed_by(filter), expected);
+        assert!(matches!(
+            parse_filter::<Registry>("info,app=loud"),
+            Err(TelemetryError::Filter { .. })
+        ));
+    }
 }
