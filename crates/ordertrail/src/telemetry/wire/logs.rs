@@ -120,7 +120,8 @@ fn severity_number(level: Level) -> u64 {
 }
 
 /// The `ExportLogsServiceRequest` of the records in `scopes`: per scope (a target), its
-/// `LogRecord` fields as [`log_record`] wrote them.
+/// `LogRecord` fields as [`log_record`] wrote them. Kept out of line, like [`log_record`].
+#[inline(never)]
 pub(crate) fn export_request(
     res: &Resource,
     version: &str,
