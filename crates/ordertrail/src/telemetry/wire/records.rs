@@ -51,9 +51,10 @@ struct Pending {
     scopes: Vec<(&'static str, Vec<u8>)>,
     records: usize,
     stop: bool,
-    /// Bytes a new scope's batch reserves: the largest one of the last export, so a batch
-    /// grows in place instead of being copied at each doubling.
-    reserve: usize,
+    /// Per target, the bytes of its batch in the last export: its next batch reserves as
+    /// much, so it grows in place instead of being copied at each doubling. A target absent
+    /// from the last export reserves nothing.
+    last_sizes: Vec<(&'static str, usize)>,
 }
 
 /// What the export thread needs besides the queue.
@@ -108,7 +109,7 @@ impl RecordExport {
         let at = match pending.scopes.iter().position(|(t, _)| *t == target) {
             Some(at) => at,
             None => {
-                let batch = Vec::with_capacity(pending.reserve);
+                let batch = Vec::with_capacity(last_size(&pending.last_sizes, target));
                 pending.scopes.push((target, batch));
                 pending.scopes.len() - 1
             }
@@ -173,8 +174,8 @@ impl Exporter {
                 .0;
         }
         let records = std::mem::take(&mut pending.records);
-        let largest = pending.scopes.iter().map(|(_, batch)| batch.len()).max();
-        pending.reserve = largest.unwrap_or(0).min(MAX_RESERVE);
+        let sizes = pending.scopes.iter().map(|(t, batch)| (*t, batch.len()));
+        pending.last_sizes = sizes.collect();
         (std::mem::take(&mut pending.scopes), records, pending.stop)
     }
 
@@ -185,6 +186,12 @@ impl Exporter {
         // This thread is no runtime's: block on the export runtime's answer.
         let _ = self.sender.block_on(outcome);
     }
+}
+
+/// The bytes `target`'s batch took in the last export, at most [`MAX_RESERVE`].
+fn last_size(sizes: &[(&'static str, usize)], target: &str) -> usize {
+    let last = sizes.iter().find(|(t, _)| *t == target);
+    last.map_or(0, |(_, size)| *size).min(MAX_RESERVE)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
