@@ -157,8 +157,10 @@ fn inbound_signals(
 /// trigger when it replayed. Call it before the completion event, so replayed lines come
 /// first.
 pub(crate) fn finish(span: &Span, status: u16, latency: Duration) -> Option<Trigger> {
-    with_recorder(span, |_, data| {
-        let state = data.extensions_mut().remove::<RequestState>();
+    // The state carries what it needs of the recorder: only the span is looked up.
+    span.with_subscriber(|(id, dispatch)| {
+        let registry = dispatch.downcast_ref::<Registry>()?;
+        let state = registry.span(id)?.extensions_mut().remove::<RequestState>();
         state.and_then(|state| state.complete(status, latency))
     })
     .flatten()
