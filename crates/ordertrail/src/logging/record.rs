@@ -198,7 +198,9 @@ pub(crate) fn kept_by_marks(id: &Id) -> bool {
 /// They do the same for span fields: the opening mark stores a new span's fields and applies
 /// each `Span::record`, once, for all the outputs between the marks.
 ///
-/// The marks take no part in filtering: they enable nothing and hint no level.
+/// The marks themselves enable nothing and hint no level; the stack gives them the filter of
+/// the outputs between them, so that they see the same events and spans (a layer without a
+/// filter of its own would make the stack want every span and event of every crate).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum EventMark {
     Open,
