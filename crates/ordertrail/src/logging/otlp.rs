@@ -10,6 +10,7 @@
 //! event, into the batch of its target (its scope); the batch goes out from a thread of its
 //! own (see the telemetry module's `wire`).
 
+use crate::telemetry::from_the_exporter;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -113,6 +114,10 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        // The exporter's own events would export the export, forever.
+        if from_the_exporter(event.metadata().target()) {
+            return;
+        }
         with_scratch(|scratch| self.emit(event, scratch.flat.of(event, &ctx)));
     }
 }

@@ -1,11 +1,17 @@
 //! [`init`]: installs the global subscriber; [`layers`]: the same layers, for a subscriber of
 //! your own.
 //!
-//! Layers, each with its own filter:
-//! - logs to stdout/file (JSON or human), filtered by the configured directives (default `info`);
+//! Layers, each with a filter of its own:
+//! - the log outputs, under the configured directives (default `info`): lines to stdout/file
+//!   (JSON or human) and, when a logs endpoint is set, log records to OTLP (a filter nested in
+//!   the first), between the two event marks that let them flatten each event once;
 //! - spans to OpenTelemetry (`tracing-opentelemetry`), unless the SDK is disabled — spans only:
 //!   events go out once, as log records, not again as span events;
-//! - log records to OTLP, when a logs endpoint is set.
+//! - the flight recorder and the RED metrics, when on.
+//!
+//! The log outputs share one filter, so each span callback looks the span up once for all of
+//! them, not once per output. Every layer has a filter: one without would want every span and
+//! event of every crate, and all of them would be made.
 //!
 //! The two OpenTelemetry layers never see the exporter's own crates (hyper, h2, tonic, tower,
 //! reqwest, opentelemetry): exporting those events would export the export, forever.
@@ -26,6 +32,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use super::counting::ExportCounters;
+use super::exporter_crates::exporter_crates_off;
 use super::guard::TelemetryGuard;
 use super::logs::record_export;
 use super::meters::meter_provider;
@@ -37,9 +44,6 @@ use crate::logging::{
     EventMark, HumanLayer, JsonLayer, LogOutputs, OutputError, install_panic_hook,
 };
 use crate::propagation::install_propagators;
-
-/// Targets the OpenTelemetry layers never see (pitfall: the exporter exporting itself).
-const SELF_EXPORT_OFF: &str = "h2=off,hyper=off,hyper_util=off,tonic=off,tower=off,reqwest=off,opentelemetry=off,opentelemetry_sdk=off,opentelemetry_otlp=off";
 
 /// Setting telemetry up, or shutting it down, failed.
 #[derive(Debug, thiserror::Error)]
@@ -177,9 +181,10 @@ where
     }
     let outputs = LogOutputs::open(config.log_file.as_deref())?;
     // The log outputs (lines, then OTLP records) sit between the two marks, which let them
-    // flatten each event once between them.
-    let mut layers: Layers<S> = vec![mark(EventMark::Open, config)?];
-    layers.extend(log_layers(config, &outputs)?);
+    // flatten each event once between them; all of them under the log filter.
+    let mut logged: Layers<S> = vec![EventMark::Open.boxed()];
+    logged.extend(line_layers(config, &outputs));
+    let mut layers: Layers<S> = Vec::new();
     let (spans, logs) = (
         Arc::<ExportCounters>::default(),
         Arc::<ExportCounters>::default(),
@@ -206,10 +211,13 @@ where
         #[cfg(feature = "otlp")]
         if let Some(export) = &records {
             let bridge = crate::logging::OtlpLogLayer::new(export.clone(), config.service.as_str());
-            layers.push(bridge.with_filter(otel_filter(config)?).boxed());
+            // It leaves out the exporter's own crates itself: a filter of its own would look
+            // every span up once more on every callback.
+            logged.push(bridge.boxed());
         }
     }
-    layers.push(mark(EventMark::Close, config)?);
+    logged.push(EventMark::Close.boxed());
+    layers.insert(0, logged.with_filter(log_filter(config)?).boxed());
     if let Some(metrics) = &config.metrics {
         layers.push(metrics_layer(metrics, &outputs, &spans, &logs));
     }
@@ -259,46 +267,21 @@ where
     metrics.layer().with_filter(wants).boxed()
 }
 
-fn log_layers<S>(
-    config: &TelemetryConfig,
-    outputs: &LogOutputs,
-) -> Result<Layers<S>, TelemetryError>
+/// The line outputs of `config`: JSON lines, or human lines on stdout and JSON lines in the
+/// file. [`layers`] puts them under the log filter, between the event marks.
+fn line_layers<S>(config: &TelemetryConfig, outputs: &LogOutputs) -> Layers<S>
 where
     S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
 {
-    let filter = || log_filter(config);
     let stdout = outputs.stdout.clone();
-    let mut layers: Layers<S> = Vec::new();
     match (config.log_format, outputs.file.clone()) {
-        (LogFormat::Json, None) => layers.push(json(config, stdout).with_filter(filter()?).boxed()),
-        (LogFormat::Json, Some(file)) => {
-            let both = stdout.and(file);
-            layers.push(json(config, both).with_filter(filter()?).boxed());
-        }
-        (LogFormat::Pretty, file) => {
-            layers.push(HumanLayer::new(stdout).with_filter(filter()?).boxed());
-            if let Some(file) = file {
-                layers.push(json(config, file).with_filter(filter()?).boxed());
-            }
+        (LogFormat::Json, None) => vec![json(config, stdout).boxed()],
+        (LogFormat::Json, Some(file)) => vec![json(config, stdout.and(file)).boxed()],
+        (LogFormat::Pretty, None) => vec![HumanLayer::new(stdout).boxed()],
+        (LogFormat::Pretty, Some(file)) => {
+            vec![HumanLayer::new(stdout).boxed(), json(config, file).boxed()]
         }
     }
-    Ok(layers)
-}
-
-/// An [`EventMark`] filtered as the log outputs between the marks are (the OTLP records' filter
-/// is the log filter minus the exporter's crates): it sees every event and span they see.
-///
-/// Every layer of the stack must have a filter of its own. One without would be a layer that
-/// wants everything: every span and event of every crate, down to `TRACE`, would be made and
-/// dispatched for the filtered layers to turn away one by one.
-fn mark<S>(
-    mark: EventMark,
-    config: &TelemetryConfig,
-) -> Result<Box<dyn Layer<S> + Send + Sync + 'static>, TelemetryError>
-where
-    S: Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
-{
-    Ok(mark.with_filter(log_filter(config)?).boxed())
 }
 
 /// The JSON layer of `config` writing to `writer`.
@@ -320,12 +303,13 @@ where
     parse_filter(directives(config))
 }
 
-/// The OpenTelemetry layers' filter: the log filter minus the exporter's own crates.
+/// The span layer's filter: the log filter minus the exporter's own crates (pitfall: the
+/// exporter exporting itself).
 fn otel_filter<S>(config: &TelemetryConfig) -> Result<DirectiveFilter<S>, TelemetryError>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    parse_filter(&format!("{},{SELF_EXPORT_OFF}", directives(config)))
+    parse_filter(&format!("{},{}", directives(config), exporter_crates_off()))
 }
 
 pub(super) fn directives(config: &TelemetryConfig) -> &str {
@@ -431,5 +415,38 @@ mod tests {
             parse_filter::<Registry>("info,app=loud"),
             Err(TelemetryError::Filter { .. })
         ));
+    }
+
+    /// With a live receiver: the exporter's own crates reach no span and no log record, the
+    /// application's do, through the filter nested in the log filter.
+    #[cfg(feature = "otlp")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_exporters_own_crates_are_never_exported() {
+        use crate::telemetry::wire::receiver::Receiver;
+        use crate::telemetry::{BatchSettings, OtlpProtocol};
+
+        let receiver = Receiver::start();
+        let config = TelemetryConfig::new("filters", "1.0.0")
+            .otlp_endpoint(&receiver.base, OtlpProtocol::HttpProtobuf)
+            .batch(BatchSettings::default().delay(std::time::Duration::from_secs(60)));
+        crate::propagation::tests::enable_every_callsite();
+        let (layers, guard) = layers(&config).expect("layers");
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layers), || {
+            tracing::info_span!(target: "hyper::proto", "from hyper").in_scope(|| {
+                tracing::info!(target: "hyper::proto", "hyper event");
+            });
+            tracing::info_span!(target: "app", "from the app").in_scope(|| {
+                tracing::info!(target: "app", "app event");
+            });
+        });
+        assert!(guard.shutdown().await.is_empty());
+        assert_eq!(receiver.span_names(), ["from the app"]);
+        let bodies: Vec<String> = receiver
+            .records()
+            .iter()
+            .map(|r| format!("{:?}", r.body))
+            .collect();
+        assert_eq!(bodies.len(), 1, "{bodies:?}");
+        assert!(bodies[0].contains("app event"), "{bodies:?}");
     }
 }

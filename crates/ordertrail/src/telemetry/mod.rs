@@ -32,6 +32,7 @@
 //! - `redacting`: the redaction policy on every string of every exported span ([`redact_span`]).
 //! - `report`: the periodic warning while export loses data.
 //! - `env`: [`TelemetryConfig::from_env`] and [`apply_env`], the standard `OTEL_*` variables.
+//! - `exporter_crates`: the crates the export is made of, never exported themselves.
 //! - `flight`: the flight recorder's layer and the outputs it replays into.
 //! - `recorder_env`: the flight recorder's `ORDERTRAIL_*` variables.
 //! - `init`: [`init()`], which installs the subscriber, and [`layers()`], to compose your own.
@@ -42,6 +43,7 @@ mod config;
 mod counting;
 #[cfg(feature = "env")]
 mod env;
+mod exporter_crates;
 mod flight;
 #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
 mod gate;
@@ -86,6 +88,8 @@ pub use config::{
 pub use counting::{ExportCounters, ExportSnapshot};
 #[cfg(feature = "env")]
 pub use env::{EnvError, apply_env};
+#[cfg(feature = "otlp")]
+pub(crate) use exporter_crates::from_the_exporter;
 pub use guard::{DROP_BUDGET, TelemetryGuard};
 pub use init::{Layers, TelemetryError, init, layers};
 #[cfg(feature = "env")]
