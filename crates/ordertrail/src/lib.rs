@@ -22,6 +22,7 @@ struct ProjectReadme;
 
 pub mod card;
 pub mod correlation;
+mod directives;
 mod hex;
 pub mod logging;
 pub mod metrics;

@@ -21,6 +21,7 @@ use super::state::RequestState;
 use super::stats::{Count, RecorderStats};
 use super::token::DebugKey;
 use super::trigger::Trigger;
+use crate::directives::plain_targets;
 use crate::logging::FlatRecord;
 use crate::logging::{store_span_fields, update_span_fields};
 
@@ -196,16 +197,12 @@ impl Written {
     /// Directives with span or field filters do not parse as targets: then the most detailed
     /// level they enable anywhere is taken as written everywhere (keeping less, never twice).
     fn parse(directives: &str) -> Self {
-        let plain = !directives.contains(['[', '{']);
-        match directives.parse::<Targets>() {
-            Ok(targets) if plain => Self::Targets(Box::new(targets)),
-            _ => {
-                let filter = EnvFilter::builder().parse_lossy(directives);
-                let hint =
-                    <EnvFilter as Layer<tracing_subscriber::Registry>>::max_level_hint(&filter);
-                Self::AtMost(hint.unwrap_or(LevelFilter::TRACE))
-            }
+        if let Some(targets) = plain_targets(directives) {
+            return Self::Targets(Box::new(targets));
         }
+        let filter = EnvFilter::builder().parse_lossy(directives);
+        let hint = <EnvFilter as Layer<tracing_subscriber::Registry>>::max_level_hint(&filter);
+        Self::AtMost(hint.unwrap_or(LevelFilter::TRACE))
     }
 
     fn writes(&self, meta: &Metadata<'_>) -> bool {

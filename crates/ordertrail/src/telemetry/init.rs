@@ -24,7 +24,7 @@ use opentelemetry_sdk::error::OTelSdkError;
 use tracing::Subscriber;
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::Layer;
-use tracing_subscriber::filter::{EnvFilter, FilterExt, Targets, filter_fn};
+use tracing_subscriber::filter::{EnvFilter, FilterExt, filter_fn};
 use tracing_subscriber::fmt::writer::MakeWriterExt;
 use tracing_subscriber::layer::Filter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -40,6 +40,7 @@ use super::report::spawn_loss_reporter;
 use super::resource::{resource, scope};
 use super::traces::tracer_provider;
 use super::{LogFormat, TelemetryConfig};
+use crate::directives::plain_targets;
 use crate::logging::{
     EventMark, HumanLayer, JsonLayer, LogOutputs, OutputError, install_panic_hook,
 };
@@ -333,13 +334,10 @@ where
         source,
     };
     let env = EnvFilter::builder().parse(directives).map_err(invalid)?;
-    if directives.contains(['[', '{']) {
-        return Ok(Box::new(env));
-    }
-    match directives.parse::<Targets>() {
-        Ok(targets) => Ok(Box::new(targets)),
-        Err(_) => Ok(Box::new(env)),
-    }
+    Ok(match plain_targets(directives) {
+        Some(targets) => Box::new(targets),
+        None => Box::new(env),
+    })
 }
 
 #[cfg(test)]
