@@ -9,7 +9,7 @@ use std::time::Duration;
 use http::StatusCode;
 use ordertrail::recorder::{DEBUG_HEADER, DebugKey, REPLAY_HEADER};
 use ordertrail_testkit::{
-    APPROVED_CARD, EXPORT_WAIT, LocalRun, SERVICES, binary, order_body, wait_until,
+    APPROVED_CARD, EXPORT_WAIT, LINES_WAIT, LocalRun, SERVICES, binary, order_body, wait_until,
 };
 use serde_json::Value;
 
@@ -49,7 +49,12 @@ fn messages(lines: &[Value]) -> Vec<&str> {
 async fn assert_every_hop_replayed(run: &LocalRun, request_id: &str, expected: &[(&str, &str)]) {
     for service in SERVICES {
         run.wait_completed(service, request_id).await;
-        let debug = run.debug_lines(service, request_id);
+        let wanted: Vec<&str> = expected
+            .iter()
+            .filter(|(s, _)| *s == service)
+            .map(|(_, m)| *m)
+            .collect();
+        let debug = replayed_lines(run, service, request_id, &wanted).await;
         assert!(
             !debug.is_empty(),
             "{service} wrote no DEBUG line for {request_id}"
@@ -66,6 +71,28 @@ async fn assert_every_hop_replayed(run: &LocalRun, request_id: &str, expected: &
             "{service}: {:?}",
             messages(&debug)
         );
+    }
+}
+
+/// The `DEBUG` lines `service` wrote for `request_id`, once they hold every one of `wanted`
+/// (at most [`LINES_WAIT`]; the caller's assertions say what is missing after that). A hop's
+/// detail can come after its first completion line: inventory holds the detail of a
+/// reservation until the compensation call of a failed order asks for it.
+async fn replayed_lines(
+    run: &LocalRun,
+    service: &str,
+    request_id: &str,
+    wanted: &[&str],
+) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + LINES_WAIT;
+    loop {
+        let debug = run.debug_lines(service, request_id);
+        let seen = messages(&debug);
+        let complete = !debug.is_empty() && wanted.iter().all(|m| seen.contains(m));
+        if complete || std::time::Instant::now() >= deadline {
+            return debug;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
