@@ -24,22 +24,11 @@ use super::trigger::Trigger;
 use crate::directives::plain_targets;
 use crate::logging::FlatRecord;
 use crate::logging::{store_span_fields, update_span_fields};
+use crate::telemetry::EXPORTER_CRATES;
 
-/// Crates whose own detail is never kept: the HTTP and export machinery under every request.
-const NOT_KEPT: [&str; 12] = [
-    "h2",
-    "hyper",
-    "hyper_util",
-    "tonic",
-    "tower",
-    "tower_http",
-    "reqwest",
-    "opentelemetry",
-    "opentelemetry_sdk",
-    "opentelemetry_otlp",
-    "tokio",
-    "mio",
-];
+/// Crates whose own detail is never kept: the HTTP and export machinery under every request,
+/// that is the exporter's crates and these.
+const NOT_KEPT: [&str; 3] = ["tower_http", "tokio", "mio"];
 
 /// The target of the panic hook's event.
 const PANIC_TARGET: &str = "ordertrail::logging::panic";
@@ -184,7 +173,7 @@ impl Recorder {
 
 fn not_kept(target: &str) -> bool {
     let root = target.split("::").next().unwrap_or(target);
-    NOT_KEPT.contains(&root)
+    EXPORTER_CRATES.contains(&root) || NOT_KEPT.contains(&root)
 }
 
 /// What the outputs write, judged from an event's target and level alone.

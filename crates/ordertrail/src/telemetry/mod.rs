@@ -88,6 +88,7 @@ pub use config::{
 pub use counting::{ExportCounters, ExportSnapshot};
 #[cfg(feature = "env")]
 pub use env::{EnvError, apply_env};
+pub(crate) use exporter_crates::EXPORTER_CRATES;
 #[cfg(feature = "otlp")]
 pub(crate) use exporter_crates::from_the_exporter;
 pub use guard::{DROP_BUDGET, TelemetryGuard};
