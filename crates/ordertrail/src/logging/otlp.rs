@@ -10,7 +10,6 @@
 //! event, into the batch of its target (its scope); the batch goes out from a thread of its
 //! own (see the telemetry module's `wire`).
 
-use crate::telemetry::from_the_exporter;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -23,6 +22,7 @@ use tracing_subscriber::registry::LookupSpan;
 use super::json::{store_span_fields, update_span_fields};
 use super::record::{FlatRecord, with_scratch};
 use crate::recorder::{KeptEvent, Marker, ReplaySink};
+use crate::telemetry::from_the_exporter;
 use crate::telemetry::logs::RecordExport;
 use crate::telemetry::wire::RecordView;
 

@@ -3,8 +3,9 @@
 //!
 //! Layers, each with a filter of its own:
 //! - the log outputs, under the configured directives (default `info`): lines to stdout/file
-//!   (JSON or human) and, when a logs endpoint is set, log records to OTLP (a filter nested in
-//!   the first), between the two event marks that let them flatten each event once;
+//!   (JSON or human) and, when a logs endpoint is set, log records to OTLP (which leave out the
+//!   exporter's own crates themselves), between the two event marks that let them flatten each
+//!   event once;
 //! - spans to OpenTelemetry (`tracing-opentelemetry`), unless the SDK is disabled — spans only:
 //!   events go out once, as log records, not again as span events;
 //! - the flight recorder and the RED metrics, when on.
