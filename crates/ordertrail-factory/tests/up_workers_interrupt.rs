@@ -79,15 +79,10 @@ impl Drop for Up {
     }
 }
 
-/// A base port whose four ports, and one more for the collector, are free right now.
+/// A base port whose four ports, and one more for the collector, are free right now (below the
+/// ephemeral ports, which other tests' connections take).
 fn free_base_port() -> u16 {
-    let start = 30_000 + u16::try_from(std::process::id() % 1_000).expect("small") * 10;
-    (0..300)
-        .map(|i| start + 10 * i)
-        .find(|base| {
-            (0..6).all(|offset| std::net::TcpListener::bind(("127.0.0.1", base + offset)).is_ok())
-        })
-        .expect("no six free consecutive ports")
+    ordertrail_testkit::free_port_run(6)
 }
 
 #[test]

@@ -57,7 +57,7 @@ pub use http::{
 pub use local_run::{LINES_WAIT, LocalRun};
 pub use logs::{Line, LineExt, LogCursor, lines, raw_logs, read_json_lines, wait_for_line};
 pub use nats::NatsServer;
-pub use net::{eventually, free_port, free_ports, loopback, poll, poll_async};
+pub use net::{eventually, free_port, free_port_run, free_ports, loopback, poll, poll_async};
 pub use orders::{
     APPROVED_CARD, DECLINED_CARD, Placed, order_body, place_order, post_order, wait_dispatched,
 };

@@ -17,6 +17,35 @@ pub fn free_port() -> u16 {
     port
 }
 
+/// The first of `count` consecutive ports that were all free a moment ago, for a process that
+/// binds a run of ports itself (`ordertrail up --base-port`). The run lies below the kernel's
+/// ephemeral range: outgoing connections and `127.0.0.1:0` binds take their ports from that
+/// range, so they cannot take a port of the run between this check and the bind. Runs differ
+/// between processes (the start depends on the pid), so tests running at once rarely meet.
+pub fn free_port_run(count: u16) -> u16 {
+    const LOWEST: u32 = 10_000;
+    let ephemeral = ephemeral_start();
+    let span = ephemeral.saturating_sub(LOWEST + u32::from(count));
+    assert!(
+        span >= 10,
+        "no room below the ephemeral ports ({ephemeral})"
+    );
+    let offset = std::process::id().wrapping_mul(10) % span;
+    (0..span / 10)
+        .map(|i| LOWEST + (offset + 10 * i) % span)
+        .filter_map(|base| u16::try_from(base).ok())
+        .find(|&base| (0..count).all(|i| TcpListener::bind(loopback(base + i)).is_ok()))
+        .unwrap_or_else(|| panic!("no {count} consecutive free ports below {ephemeral}"))
+}
+
+/// The first port of the kernel's ephemeral range (Linux's default when it cannot be read).
+fn ephemeral_start() -> u32 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
+}
+
 /// `N` distinct free ports: all bound at once, then released (one by one, [`free_port`] may
 /// hand out the same port twice).
 pub fn free_ports<const N: usize>() -> [u16; N] {
@@ -60,4 +89,19 @@ pub async fn eventually(what: &str, timeout: Duration, mut check: impl FnMut() -
         held.is_some(),
         "timed out after {timeout:?} waiting for {what}"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_run_is_free_and_below_the_ephemeral_ports() {
+        let base = free_port_run(6);
+        assert!(u32::from(base) + 6 <= ephemeral_start());
+        let bound: Vec<_> = (0..6)
+            .map(|i| TcpListener::bind(loopback(base + i)))
+            .collect();
+        assert!(bound.iter().all(Result::is_ok), "{bound:?}");
+    }
 }

@@ -11,8 +11,6 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::free_port;
-
 /// Consecutive ports an `up` run takes from its base: one per service, room to spare, and the
 /// collector's last.
 pub const UP_PORTS: u16 = 10;
@@ -105,17 +103,7 @@ impl Drop for UpRun {
 
 /// [`UP_PORTS`] consecutive free ports; the first.
 pub fn free_base_port() -> u16 {
-    for _ in 0..50 {
-        let base = free_port();
-        let all_free = (0..UP_PORTS).all(|i| {
-            base.checked_add(i)
-                .is_some_and(|port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
-        });
-        if all_free {
-            return base;
-        }
-    }
-    panic!("no {UP_PORTS} consecutive free ports");
+    crate::free_port_run(UP_PORTS)
 }
 
 /// One `GET /healthz` on `port`: true on a 200 answer.
