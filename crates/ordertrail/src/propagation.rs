@@ -111,21 +111,23 @@ pub fn inject(span: &Span, headers: &mut HeaderMap) {
     global::get_text_map_propagator(|p| p.inject_context(&cx, &mut HeaderInjector(headers)));
 }
 
-/// `traceresponse: 00-<trace id>-<span id>-<flags>` for `span`, when it is traced.
+/// `traceresponse: 00-<trace id>-<span id>-<flags>` for the entered span, when it is traced.
+///
+/// Call it with the request span entered: the OpenTelemetry layer makes an entered span's
+/// context the active one, which is read here without looking the span up through the
+/// subscriber (`Span::context` costs about 2k instructions, this about a tenth of that).
 #[cfg_attr(not(feature = "axum"), allow(dead_code))]
-pub(crate) fn traceresponse(span: &Span) -> Option<HeaderValue> {
-    let cx: Context = span.context();
-    let span_ref = cx.span();
-    let sc = span_ref.span_context();
-    if !sc.is_valid() {
-        return None;
-    }
-    let value = w3c_header(
-        sc.trace_id().to_bytes(),
-        sc.span_id().to_bytes(),
-        sc.trace_flags().to_u8(),
-    );
-    HeaderValue::from_bytes(&value).ok()
+pub(crate) fn traceresponse() -> Option<HeaderValue> {
+    let ids = Context::map_current(|cx| {
+        let span_ref = cx.span();
+        let sc = span_ref.span_context();
+        sc.is_valid().then(|| {
+            let (trace, span) = (sc.trace_id().to_bytes(), sc.span_id().to_bytes());
+            (trace, span, sc.trace_flags().to_u8())
+        })
+    });
+    let (trace_id, span_id, flags) = ids?;
+    HeaderValue::from_bytes(&w3c_header(trace_id, span_id, flags)).ok()
 }
 
 /// `00-<trace id>-<span id>-<flags>` in lowercase hex, written byte by byte: this runs on every
@@ -362,7 +364,8 @@ pub(crate) mod tests {
         let span = tracing::info_span!("request");
         let sc = span.context().span().span_context().clone();
         let expected = format!("00-{}-{}-01", sc.trace_id(), sc.span_id());
-        assert_eq!(traceresponse(&span).unwrap(), expected.as_str());
+        assert_eq!(span.in_scope(traceresponse).unwrap(), expected.as_str());
+        assert_eq!(traceresponse(), None, "no span entered, no header");
     }
 
     #[test]
@@ -381,6 +384,6 @@ pub(crate) mod tests {
     #[test]
     fn no_traceresponse_without_opentelemetry() {
         let _plain = tracing::subscriber::set_default(tracing_subscriber::registry());
-        assert_eq!(traceresponse(&tracing::info_span!("request")), None);
+        assert_eq!(tracing::info_span!("request").in_scope(traceresponse), None);
     }
 }

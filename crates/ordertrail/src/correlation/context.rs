@@ -9,9 +9,9 @@ use std::future::Future;
 
 use tokio::task::JoinHandle;
 use tokio::task::futures::TaskLocalFuture;
-use tracing::{Instrument, Span};
+use tracing::{Dispatch, Instrument, Span};
 use tracing_subscriber::Registry;
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use super::RequestId;
 
@@ -81,15 +81,24 @@ where
     })
 }
 
-/// Stores `id` on `span`, so [`current()`] finds it through the span alone.
+/// Runs `f` with `span`'s subscriber and the span's registry data, when the subscriber is
+/// built on a [`Registry`]: one look-up for everything the request's start stores on its span.
 #[cfg_attr(not(feature = "axum"), allow(dead_code))]
-pub(crate) fn attach_to_span(span: &Span, id: &RequestId) {
+pub(crate) fn with_span_data<R>(
+    span: &Span,
+    f: impl FnOnce(&Dispatch, &SpanRef<'_, Registry>) -> R,
+) -> Option<R> {
     span.with_subscriber(|(span_id, dispatch)| {
         let registry = dispatch.downcast_ref::<Registry>()?;
-        let data = registry.span(span_id)?;
-        data.extensions_mut().insert(id.clone());
-        Some(())
-    });
+        Some(f(dispatch, &registry.span(span_id)?))
+    })
+    .flatten()
+}
+
+/// Stores `id` on the span of `data`, so [`current()`] finds it through the span alone.
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
+pub(crate) fn attach_to_span(data: &SpanRef<'_, Registry>, id: &RequestId) {
+    data.extensions_mut().insert(id.clone());
 }
 
 /// The id stored on the current span or the nearest ancestor that has one.

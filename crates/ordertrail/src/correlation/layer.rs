@@ -12,7 +12,7 @@ use tokio::task::futures::TaskLocalFuture;
 use tower::{Layer, Service};
 use tracing::Span;
 
-use super::context::{attach_to_span, scope, sync_scope};
+use super::context::{attach_to_span, scope, sync_scope, with_span_data};
 use super::span::record_completion;
 use super::{
     DEFAULT_HEADER, DefaultMakeSpan, DefaultOnCompletion, MakeRequestId, MakeRequestUuidV7,
@@ -211,11 +211,13 @@ where
             .layer
             .make_span
             .make_span(&head, &id, self.layer.service.as_deref());
-        // The id first, so a warning about the inbound context carries it.
-        attach_to_span(&span, &id);
-        // Before the inbound context is read: the edge removes the recorder's flags from it.
         let trusts_baggage = self.layer.inbound == InboundTrace::Trust;
-        recorder::begin(&span, &id, req.headers_mut(), trusts_baggage);
+        with_span_data(&span, |dispatch, data| {
+            // The id first, so a warning about the inbound context carries it.
+            attach_to_span(data, &id);
+            // Before the inbound context is read: the edge removes the recorder's flags from it.
+            recorder::begin(dispatch, data, &id, req.headers_mut(), trusts_baggage);
+        });
         apply_inbound(&span, req.headers(), self.layer.inbound);
         if let Some(refused) = refused {
             span.in_scope(|| {
@@ -269,7 +271,7 @@ where
         headers
             .entry(this.header.clone())
             .or_insert_with(|| this.id.to_header_value());
-        if let Some(value) = traceresponse(this.span) {
+        if let Some(value) = traceresponse() {
             headers.insert(TRACERESPONSE, value);
         }
         let latency = this.start.elapsed();

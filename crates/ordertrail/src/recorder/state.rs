@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderMap;
-use tracing::Span;
+use tracing::{Dispatch, Span};
 use tracing_subscriber::Registry;
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
@@ -77,19 +77,6 @@ impl Drop for RequestState {
     }
 }
 
-/// Runs `f` with the recorder of `span`'s subscriber and the span's registry data.
-fn with_recorder<R>(
-    span: &Span,
-    f: impl FnOnce(&Recorder, SpanRef<'_, Registry>) -> R,
-) -> Option<R> {
-    span.with_subscriber(|(id, dispatch)| {
-        let recorder = dispatch.downcast_ref::<Recorder>()?;
-        let registry = dispatch.downcast_ref::<Registry>()?;
-        Some(f(recorder, registry.span(id)?))
-    })
-    .flatten()
-}
-
 /// Runs `f` on the state of the request the current span belongs to.
 fn with_current<R>(f: impl FnOnce(&mut RequestState) -> R) -> Option<R> {
     Span::current()
@@ -105,22 +92,30 @@ fn with_current<R>(f: impl FnOnce(&mut RequestState) -> R) -> Option<R> {
         .flatten()
 }
 
-/// Starts recording the request of `span` (not yet entered) with id `id`. A server that
-/// `trusts_baggage` reads the recorder's flags from its caller's `baggage`; one that does
-/// not (the public edge) removes them, and honours only a valid debug token.
-pub(crate) fn begin(span: &Span, id: &RequestId, headers: &mut HeaderMap, trusts_baggage: bool) {
-    with_recorder(span, |recorder, data| {
-        let shared = &recorder.shared;
-        let signals = inbound_signals(shared, id, headers, trusts_baggage);
-        let state = RequestState {
-            shared: Arc::clone(shared),
-            id: id.clone(),
-            buffer: Buffer::new(Arc::clone(&shared.budget)),
-            signals,
-            holds: trusts_baggage,
-        };
-        data.extensions_mut().insert(state);
-    });
+/// Starts recording the request whose span (not yet entered) is `data`, with id `id`, when
+/// `dispatch` has a recorder. A server that `trusts_baggage` reads the recorder's flags from
+/// its caller's `baggage`; one that does not (the public edge) removes them, and honours only a
+/// valid debug token.
+pub(crate) fn begin(
+    dispatch: &Dispatch,
+    data: &SpanRef<'_, Registry>,
+    id: &RequestId,
+    headers: &mut HeaderMap,
+    trusts_baggage: bool,
+) {
+    let Some(recorder) = dispatch.downcast_ref::<Recorder>() else {
+        return;
+    };
+    let shared = &recorder.shared;
+    let signals = inbound_signals(shared, id, headers, trusts_baggage);
+    let state = RequestState {
+        shared: Arc::clone(shared),
+        id: id.clone(),
+        buffer: Buffer::new(Arc::clone(&shared.budget)),
+        signals,
+        holds: trusts_baggage,
+    };
+    data.extensions_mut().insert(state);
 }
 
 fn inbound_signals(

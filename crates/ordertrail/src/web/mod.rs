@@ -10,6 +10,7 @@
 
 mod error;
 mod limits;
+mod panic;
 mod server;
 mod stack;
 

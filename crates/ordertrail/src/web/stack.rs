@@ -1,16 +1,15 @@
 //! [`instrument`]: the middleware every service router gets, in the right order.
 
-use std::any::Any;
-
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::Response;
 use axum::routing::get;
-use tower_http::catch_panic::CatchPanicLayer;
+use tower::ServiceBuilder;
 
 use http::StatusCode;
 
 use super::error_response;
+use super::panic::CatchPanicLayer;
 use crate::correlation::{CorrelationLayer, MakeRequestId, MakeSpan, OnCompletion};
 
 /// Largest request body accepted, in bytes (64 KiB).
@@ -34,9 +33,12 @@ where
         .route("/healthz", get(healthz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(correlation)
+        .layer(
+            ServiceBuilder::new()
+                .layer(correlation)
+                .layer(CatchPanicLayer)
+                .layer(DefaultBodyLimit::max(BODY_LIMIT)),
+        )
 }
 
 async fn not_found() -> Response {
@@ -50,15 +52,6 @@ async fn method_not_allowed() -> Response {
 
 async fn healthz() -> &'static str {
     "ok"
-}
-
-/// The response for a panicked handler. The panic itself was logged by the panic hook.
-fn panic_response(_payload: Box<dyn Any + Send + 'static>) -> Response {
-    error_response(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal error",
-        "handler panicked".into(),
-    )
 }
 
 #[cfg(test)]
