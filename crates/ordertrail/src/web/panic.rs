@@ -81,7 +81,9 @@ where
                 polled.unwrap_or_else(|payload| Poll::Ready(Ok(panic_response(payload))))
             }
             Projected::Panicked { response } => {
-                let response = response.take().unwrap_or_else(|| panic_response(Box::new(())));
+                let response = response
+                    .take()
+                    .unwrap_or_else(|| panic_response(Box::new(())));
                 Poll::Ready(Ok(response))
             }
         }
@@ -139,7 +141,10 @@ mod tests {
                 panic!("a bug before the future")
             }
         }
-        assert_eq!(status_of(PanicsInCall).await, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            status_of(PanicsInCall).await,
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
 
     #[tokio::test]
