@@ -19,10 +19,10 @@
 //! ([`ordertrail_testkit::bench::callgrind::Profile`]), divided by the items it handled:
 //! - on the caller's thread, the driver's own three steps, `open_span`, `emit_event` and
 //!   `end_span`: never inlined, so their names hold whatever the library does inside;
-//! - the encoders: ordertrail's `wire::spans::export_request` on the export thread, and for
-//!   log records `wire::logs::log_record` on the caller's thread plus the framing of a batch,
-//!   `wire::logs::export_request`, on the export thread (private; the drivers reach them
-//!   through the layers and the exporter);
+//! - the encoders: ordertrail writes each span (`wire::spans::encode_span`, inside `end_span`)
+//!   and each log record (`wire::logs::log_record`, inside `emit_event`) on the caller's thread,
+//!   and frames a batch of them (`wire::spans::batch_request`, `wire::logs::export_request`) on
+//!   the export thread (private; the drivers reach them through the layers and the processor);
 //!   for the SDK's own exporter, its transform into generated structs
 //!   (`group_spans_by_resource_and_scope`, `group_logs_by_resource_and_scope`) plus
 //!   tonic-prost's `ProstEncoder::encode`, in stacks that export the same spans and records

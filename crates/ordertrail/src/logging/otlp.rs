@@ -80,7 +80,7 @@ impl OtlpLogLayer {
             service: &self.service,
             marker,
         };
-        self.export.push(target, &view);
+        self.export.push_record(target, &view);
     }
 }
 

@@ -25,15 +25,10 @@ pub(super) fn record_export(
         .version()
         .unwrap_or_default()
         .to_owned();
-    RecordExport::start(
-        sender,
-        resource,
-        &version,
-        &config.batch,
-        Arc::clone(counters),
-    )
-    .map(Some)
-    .map_err(TelemetryError::ExportThread)
+    let kind = super::wire::LogRecords { version };
+    RecordExport::start(kind, sender, resource, &config.batch, Arc::clone(counters))
+        .map(Some)
+        .map_err(TelemetryError::ExportThread)
 }
 
 /// Without the `otlp` feature there is no record export: a logs endpoint is an error.

@@ -1,60 +1,28 @@
-//! [`RedactedSpans`]: the redaction policy on the span export path.
+//! [`redact_span`]: the redaction policy on the span export path.
 //!
 //! Log lines are redacted field by field as they are written, but the OpenTelemetry layer
 //! hands raw values to the SDK: a request span holds the path, the `Host` and `User-Agent`
 //! headers and the request id exactly as the client sent them, and a linked caller context
-//! holds its `tracestate`. This exporter wrapper rewrites every string a span will export
-//! through [`crate::redact::redact`] before the inner exporter encodes it: the span name, every
+//! holds its `tracestate`. Every string a span will export goes through
+//! [`crate::redact::redact`] before the span is encoded: the span name, every
 //! attribute (integers too: a card sent as a number), event names and attributes, link
 //! attributes, the error description, and the `tracestate` of the span and of its links.
 //!
-//! It runs on the batch processor's thread, once per exported span, never on the request path.
+//! It runs once per exported span, when the span ends (`wire::SpanBatch`), before its bytes
+//! are written: nothing unredacted reaches the batch.
+//!
 //! A `tracestate` entry cannot hold the mask (`[card ••••4242]` is not a valid value), so an
 //! entry holding a secret is dropped; the others are kept.
 //!
 //! Attribute keys are not rewritten: they come from field names in the code, not from input.
 
 use std::borrow::Cow;
-use std::time::Duration;
 
 use opentelemetry::trace::{Link, SpanContext, Status, TraceState};
 use opentelemetry::{Array, KeyValue, StringValue, Value};
-use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::trace::SpanData;
 
 use crate::redact::redact;
-
-/// Passes every span through [`redact_span`] before the inner exporter sees it.
-#[derive(Debug)]
-pub(super) struct RedactedSpans<E> {
-    inner: E,
-}
-
-impl<E> RedactedSpans<E> {
-    pub(super) fn new(inner: E) -> Self {
-        Self { inner }
-    }
-}
-
-impl<E: SpanExporter> SpanExporter for RedactedSpans<E> {
-    async fn export(&self, mut batch: Vec<SpanData>) -> OTelSdkResult {
-        batch.iter_mut().for_each(redact_span);
-        self.inner.export(batch).await
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
-    }
-}
 
 /// Rewrites every exported string of `span` through the process's redaction policy (see the
 /// module docs for what is covered). Strings without a secret are left as they are, unmoved.

@@ -4,12 +4,10 @@
 use std::sync::Arc;
 
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SpanExporter};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 
-use super::counting::{BoundedSpans, CountedSpans, ExportCounters};
-use super::redacting::RedactedSpans;
-use super::{BatchSettings, SamplerChoice, TelemetryConfig, TelemetryError};
+use super::counting::ExportCounters;
+use super::{SamplerChoice, TelemetryConfig, TelemetryError};
 
 /// A provider that always makes spans (so logs get trace ids and calls carry `traceparent`),
 /// and exports them only when an endpoint is configured.
@@ -19,63 +17,40 @@ pub(super) fn tracer_provider(
     counters: &Arc<ExportCounters>,
 ) -> Result<SdkTracerProvider, TelemetryError> {
     let builder = SdkTracerProvider::builder()
-        .with_resource(resource)
+        .with_resource(resource.clone())
         .with_sampler(sampler(config.sampler));
     let Some(endpoint) = &config.traces_endpoint else {
         return Ok(builder.build());
     };
-    exporting(builder, config, endpoint, counters)
+    exporting(builder, config, resource, endpoint, counters)
 }
 
-/// The provider exporting to `endpoint` in batches, with counted drops and failures.
+/// The provider exporting to `endpoint` in batches, with counted drops and failures: each span
+/// redacted and encoded where it ends, by the library's span processor.
 #[cfg(feature = "otlp")]
 fn exporting(
     builder: opentelemetry_sdk::trace::TracerProviderBuilder,
     config: &TelemetryConfig,
+    resource: Resource,
     endpoint: &str,
     counters: &Arc<ExportCounters>,
 ) -> Result<SdkTracerProvider, TelemetryError> {
-    let exporter = span_exporter(config, endpoint)?;
-    let processor = export_path(exporter, &config.batch, counters);
-    Ok(builder.with_span_processor(processor).build())
-}
-
-#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
-/// The path every exported span takes to `exporter`: a bounded queue (drops counted), a batch,
-/// a count of what is delivered or lost, and the redaction policy on every string.
-fn export_path<E: SpanExporter + 'static>(
-    exporter: E,
-    settings: &BatchSettings,
-    counters: &Arc<ExportCounters>,
-) -> BoundedSpans<BatchSpanProcessor> {
-    let exporter = CountedSpans::new(RedactedSpans::new(exporter), Arc::clone(counters));
-    let batch = BatchConfigBuilder::default()
-        .with_scheduled_delay(settings.delay)
-        .with_max_queue_size(settings.queue_size)
-        .build();
-    let processor = BatchSpanProcessor::builder(exporter)
-        .with_batch_config(batch)
-        .build();
-    BoundedSpans::new(processor, Arc::clone(counters), settings.queue_size)
+    use super::wire::{Batch, SpanBatch, Spans};
+    let sender = super::wire_sender(config, endpoint, super::wire::Signal::Traces)?;
+    let batch = Batch::start(Spans, sender, resource, &config.batch, Arc::clone(counters))
+        .map_err(TelemetryError::ExportThread)?;
+    Ok(builder.with_span_processor(SpanBatch::new(batch)).build())
 }
 
 #[cfg(not(feature = "otlp"))]
 fn exporting(
     _builder: opentelemetry_sdk::trace::TracerProviderBuilder,
     _config: &TelemetryConfig,
+    _resource: Resource,
     _endpoint: &str,
     _counters: &Arc<ExportCounters>,
 ) -> Result<SdkTracerProvider, TelemetryError> {
     Err(TelemetryError::NoExporter)
-}
-
-#[cfg(feature = "otlp")]
-fn span_exporter(
-    config: &TelemetryConfig,
-    endpoint: &str,
-) -> Result<super::wire::WireSpans, TelemetryError> {
-    super::wire_sender(config, endpoint, super::wire::Signal::Traces)
-        .map(super::wire::WireSpans::new)
 }
 
 fn sampler(choice: SamplerChoice) -> Sampler {
@@ -91,37 +66,29 @@ fn sampler(choice: SamplerChoice) -> Sampler {
     }
 }
 
-#[cfg(all(test, feature = "axum"))]
+#[cfg(all(test, feature = "axum", feature = "otlp"))]
 mod tests {
-    //! Spans carrying cards in every request input, through the real export path.
+    //! Spans carrying cards in every request input, through the real export path to a real
+    //! OTLP receiver; and the batch's promises (bound, counted drops, flush, shutdown).
 
-    use std::sync::{Arc, Mutex, PoisonError};
+    use std::sync::Arc;
+    use std::time::Duration;
 
     use axum::Router;
     use axum::body::Body;
     use axum::routing::get;
     use http::Request;
-    use opentelemetry::trace::TracerProvider as _;
-    use opentelemetry_sdk::error::OTelSdkResult;
-    use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+    use opentelemetry::trace::{Tracer as _, TracerProvider as _};
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+    use opentelemetry_proto::tonic::trace::v1::Span;
     use tower::ServiceExt;
     use tracing_subscriber::layer::SubscriberExt;
 
     use super::*;
     use crate::correlation::CorrelationLayer;
     use crate::propagation::{InboundTrace, install_propagators};
-
-    /// What reached the exporter.
-    #[derive(Debug, Clone, Default)]
-    struct Exported(Arc<Mutex<Vec<SpanData>>>);
-
-    impl SpanExporter for Exported {
-        async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-            let mut spans = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-            spans.extend(batch);
-            Ok(())
-        }
-    }
+    use crate::telemetry::wire::receiver::Receiver;
+    use crate::telemetry::{BatchSettings, OtlpProtocol};
 
     /// The digits of each card, and a request carrying one written form of one in each input.
     const CARDS: [&str; 2] = ["4242424242424242", "4000000000000002"];
@@ -140,43 +107,55 @@ mod tests {
             .unwrap()
     }
 
+    /// A provider exporting to `receiver` over HTTP/protobuf, with `batch`.
+    fn provider(
+        receiver: &Receiver,
+        batch: BatchSettings,
+        counters: &Arc<ExportCounters>,
+    ) -> SdkTracerProvider {
+        let config = TelemetryConfig::new("cards", "1.0.0")
+            .otlp_endpoint(&receiver.base, OtlpProtocol::HttpProtobuf)
+            .batch(batch);
+        let resource = Resource::builder_empty().build();
+        tracer_provider(&config, resource, counters).expect("a provider")
+    }
+
+    fn text(value: Option<&AnyValue>) -> String {
+        match value.and_then(|v| v.value.as_ref()) {
+            Some(any_value::Value::StringValue(text)) => text.clone(),
+            Some(other) => format!("{other:?}"),
+            None => String::new(),
+        }
+    }
+
     /// Every string `span` exports, one per value.
-    fn exported_strings(span: &SpanData) -> Vec<String> {
-        let mut out = vec![
-            span.name.to_string(),
-            span.span_context.trace_state().header(),
-        ];
-        let mut values = |kvs: &[opentelemetry::KeyValue]| {
-            out.extend(kvs.iter().map(|kv| kv.value.as_str().into_owned()))
-        };
+    fn exported_strings(span: &Span) -> Vec<String> {
+        let mut out = vec![span.name.clone(), span.trace_state.clone()];
+        let mut values =
+            |kvs: &[KeyValue]| out.extend(kvs.iter().map(|kv| text(kv.value.as_ref())));
         values(&span.attributes);
         span.events.iter().for_each(|e| values(&e.attributes));
         span.links.iter().for_each(|l| values(&l.attributes));
-        out.extend(span.events.iter().map(|e| e.name.to_string()));
-        out.extend(
-            span.links
-                .iter()
-                .map(|l| l.span_context.trace_state().header()),
-        );
+        out.extend(span.events.iter().map(|e| e.name.clone()));
+        out.extend(span.links.iter().map(|l| l.trace_state.clone()));
+        out.extend(span.status.iter().map(|s| s.message.clone()));
         out
     }
 
     /// Serves one request with cards under `policy` and returns what was exported.
-    async fn export_one(policy: InboundTrace) -> Vec<SpanData> {
+    async fn export_one(policy: InboundTrace) -> Vec<Span> {
         install_propagators();
-        let exported = Exported::default();
-        let counters = Arc::new(ExportCounters::default());
-        let processor = export_path(exported.clone(), &BatchSettings::default(), &counters);
-        let provider = SdkTracerProvider::builder()
-            .with_span_processor(processor)
-            .build();
+        let receiver = Receiver::start();
+        let counters = Arc::default();
+        let provider = provider(&receiver, BatchSettings::default(), &counters);
         let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("test"));
-        let _guard = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
+        let subscriber = tracing_subscriber::registry().with(layer);
+        let _guard = tracing::subscriber::set_default(subscriber);
         let routes = Router::new().route("/orders/{id}", get(|| async { "ok" }));
         let app = crate::web::instrument(routes, CorrelationLayer::new().inbound_trace(policy));
         app.oneshot(request_with_cards()).await.unwrap();
         provider.force_flush().unwrap();
-        exported.0.lock().unwrap().clone()
+        receiver.spans()
     }
 
     #[tokio::test]
@@ -198,5 +177,58 @@ mod tests {
                 "{policy:?}: path, host and user agent masked: {spans:#?}"
             );
         }
+    }
+
+    /// Ends `count` spans named `name`.
+    fn end_spans(provider: &SdkTracerProvider, name: &'static str, count: usize) {
+        let tracer = provider.tracer("batch-test");
+        (0..count).for_each(|_| drop(tracer.start(name)));
+    }
+
+    #[test]
+    fn past_the_queue_bound_spans_are_dropped_and_counted() {
+        let receiver = Receiver::start();
+        let counters = Arc::default();
+        let batch = BatchSettings::default()
+            .queue_size(2)
+            .delay(Duration::from_secs(60));
+        let provider = provider(&receiver, batch, &counters);
+        end_spans(&provider, "bounded", 5);
+        assert_eq!(counters.snapshot().dropped, 3);
+        provider.force_flush().expect("flushed");
+        assert_eq!(receiver.span_names(), ["bounded", "bounded"]);
+        assert_eq!(counters.snapshot().exported, 2);
+        // Sent spans make room again.
+        end_spans(&provider, "again", 1);
+        provider.force_flush().expect("flushed");
+        assert_eq!(receiver.span_names().len(), 3);
+    }
+
+    #[test]
+    fn shutdown_sends_what_is_left() {
+        let receiver = Receiver::start();
+        let counters = Arc::default();
+        let batch = BatchSettings::default().delay(Duration::from_secs(60));
+        let provider = provider(&receiver, batch, &counters);
+        end_spans(&provider, "left", 3);
+        assert!(receiver.span_names().is_empty(), "sent before the delay");
+        provider.shutdown().expect("shut down");
+        assert_eq!(receiver.span_names(), ["left", "left", "left"]);
+        assert_eq!(counters.snapshot().exported, 3);
+    }
+
+    #[test]
+    fn unsampled_spans_take_no_place_in_the_queue() {
+        let receiver = Receiver::start();
+        let counters = Arc::default();
+        let config = TelemetryConfig::new("cards", "1.0.0")
+            .otlp_endpoint(&receiver.base, OtlpProtocol::HttpProtobuf)
+            .sampler(SamplerChoice::AlwaysOff);
+        let resource = Resource::builder_empty().build();
+        let provider = tracer_provider(&config, resource, &counters).expect("a provider");
+        end_spans(&provider, "unsampled", 3);
+        provider.force_flush().expect("flushed");
+        assert!(receiver.span_names().is_empty());
+        assert_eq!(counters.snapshot(), Default::default());
     }
 }

@@ -11,16 +11,17 @@ use axum::routing::post;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
+use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 
-use super::RecordExport;
 use super::transport::{ExportRuntime, Sender, Signal, Target};
+use super::{LogRecords, RecordExport};
 use crate::telemetry::{BatchSettings, OtlpProtocol};
 
 /// What the receiver decoded so far.
 #[derive(Debug, Default)]
 struct Received {
-    span_names: Vec<String>,
+    spans: Vec<Span>,
     records: Vec<LogRecord>,
 }
 
@@ -64,7 +65,13 @@ impl Receiver {
 
     /// The names of the spans received.
     pub(crate) fn span_names(&self) -> Vec<String> {
-        lock(&self.received).span_names.clone()
+        let spans = lock(&self.received).spans.clone();
+        spans.into_iter().map(|span| span.name).collect()
+    }
+
+    /// The spans received.
+    pub(crate) fn spans(&self) -> Vec<Span> {
+        lock(&self.received).spans.clone()
     }
 
     /// The log records received.
@@ -85,14 +92,10 @@ impl Receiver {
         let sender = Sender::new(&target, ExportRuntime::shared().unwrap()).unwrap();
         let resource = opentelemetry_sdk::Resource::builder_empty().build();
         let counters = Arc::default();
-        RecordExport::start(
-            sender,
-            resource,
-            "0.0.0",
-            &BatchSettings::default(),
-            counters,
-        )
-        .unwrap()
+        let kind = LogRecords {
+            version: "0.0.0".into(),
+        };
+        RecordExport::start(kind, sender, resource, &BatchSettings::default(), counters).unwrap()
     }
 }
 
@@ -107,9 +110,7 @@ async fn traces(State(received): State<Shared>, body: Bytes) {
         .into_iter()
         .flat_map(|r| r.scope_spans)
         .flat_map(|s| s.spans);
-    lock(&received)
-        .span_names
-        .extend(spans.map(|span| span.name));
+    lock(&received).spans.extend(spans);
 }
 
 async fn logs(State(received): State<Shared>, body: Bytes) {

@@ -15,26 +15,28 @@ use super::protobuf::{Encoded, Writer};
 const HAS_IS_REMOTE: u32 = 0x100;
 const IS_REMOTE: u32 = 0x200;
 
-/// Bytes a span usually takes; a batch's buffer starts at this times its spans.
-const SPAN_SIZE_HINT: usize = 512;
-
-/// The request exporting `batch` on behalf of `resource`, spans grouped by their scope. Kept
-/// out of line, so that its cost has a name in a profile (the components benchmark reads it).
+/// One ended span, as a `Span` of a `ScopeSpans`: what a batch holds of it ([`super::SpanBatch`]
+/// writes it on the thread that ended the span). Kept out of line, so that its cost has a name
+/// in a profile (the components benchmark reads it).
 #[inline(never)]
-pub(crate) fn export_request(batch: &[SpanData], res: &Resource) -> Encoded {
-    let mut w = Writer::request(256 + batch.len() * SPAN_SIZE_HINT);
-    if batch.is_empty() {
-        return w.finish();
-    }
+pub(crate) fn encode_span(w: &mut Writer, data: &SpanData) {
+    span(w, 2, data);
+}
+
+/// The request exporting a batch's spans on behalf of `res`: each scope with its spans, as
+/// [`encode_span`] wrote them. Kept out of line (the components benchmark reads it).
+#[inline(never)]
+pub(crate) fn batch_request(res: &Resource, scopes: &[(InstrumentationScope, Vec<u8>)]) -> Encoded {
+    // The resource and each scope's header take a few hundred bytes; room for them up front
+    // spares a reallocation that would copy the whole batch.
+    let size: usize = scopes.iter().map(|(_, spans)| spans.len() + 128).sum();
+    let mut w = Writer::request(1024 + size);
     let resource_spans = w.open(1);
     resource(&mut w, 1, res);
-    for scope_of in distinct_scopes(batch) {
+    for (scope_of, spans) in scopes {
         let scope_spans = w.open(2);
         scope(&mut w, 1, scope_of, scope_of.name());
-        batch
-            .iter()
-            .filter(|span| span.instrumentation_scope == *scope_of)
-            .for_each(|data| span(&mut w, 2, data));
+        w.raw(spans);
         w.string(3, scope_of.schema_url().unwrap_or_default());
         w.close(scope_spans);
     }
@@ -43,15 +45,30 @@ pub(crate) fn export_request(batch: &[SpanData], res: &Resource) -> Encoded {
     w.finish()
 }
 
-/// The scopes of `batch`, each once, in order of first appearance (a batch holds one or two).
-fn distinct_scopes(batch: &[SpanData]) -> Vec<&InstrumentationScope> {
-    let mut scopes: Vec<&InstrumentationScope> = Vec::with_capacity(2);
-    for data in batch {
-        if !scopes.contains(&&data.instrumentation_scope) {
-            scopes.push(&data.instrumentation_scope);
-        }
+/// The request exporting `batch`, spans grouped by their scope in order of first appearance,
+/// as a batch of [`super::SpanBatch`] would send them.
+#[cfg(test)]
+pub(crate) fn export_request(batch: &[SpanData], res: &Resource) -> Encoded {
+    if batch.is_empty() {
+        return Writer::request(0).finish();
     }
-    scopes
+    let mut scopes: Vec<(InstrumentationScope, Vec<u8>)> = Vec::new();
+    for data in batch {
+        let at = match scopes
+            .iter()
+            .position(|(s, _)| *s == data.instrumentation_scope)
+        {
+            Some(at) => at,
+            None => {
+                scopes.push((data.instrumentation_scope.clone(), Vec::new()));
+                scopes.len() - 1
+            }
+        };
+        let mut w = Writer::appending(std::mem::take(&mut scopes[at].1));
+        encode_span(&mut w, data);
+        scopes[at].1 = w.into_bytes();
+    }
+    batch_request(res, &scopes)
 }
 
 fn span(w: &mut Writer, field: u32, data: &SpanData) {
