@@ -20,6 +20,7 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
+use super::json_text::{put_str, put_value};
 use super::record::kept_by_marks;
 use super::record::{FlatRecord, Scratch, with_scratch};
 use super::timestamp::push_rfc3339_micros;
@@ -279,18 +280,18 @@ fn encode(
     line.extend_from_slice(b"\",\"level\":\"");
     line.extend_from_slice(level.as_bytes());
     line.extend_from_slice(b"\",\"target\":");
-    put_json(line, target);
+    put_str(line, target);
     line.extend_from_slice(b",\"message\":");
     match &record.message {
-        Some(message) => put_json(line, message),
+        Some(message) => put_value(line, message),
         None => line.extend_from_slice(b"\"\""),
     }
     line.extend_from_slice(b",\"service\":");
-    put_json(line, record.service.as_deref().unwrap_or(default_service));
+    put_str(line, record.service.as_deref().unwrap_or(default_service));
     line.extend_from_slice(&head.bytes);
     if let Some(id) = &record.request_id {
         line.extend_from_slice(b",\"request_id\":");
-        put_json(line, id.as_str());
+        put_str(line, id.as_str());
     }
     if let Some(trace) = &record.trace {
         line.extend_from_slice(b",\"trace_id\":\"");
@@ -304,9 +305,9 @@ fn encode(
             continue; // the top-level field wins, so no key appears twice
         }
         line.push(b',');
-        put_json(line, name);
+        put_str(line, name);
         line.push(b':');
-        put_json(line, value);
+        put_value(line, value);
     }
     if let Some(marker) = marker {
         put_marker(line, marker);
@@ -317,7 +318,7 @@ fn encode(
 /// `,"replayed":true,"replay_trigger":"…"` and, when events were dropped, `"replay_dropped"`.
 fn put_marker(line: &mut Vec<u8>, marker: &Marker) {
     line.extend_from_slice(b",\"replayed\":true,\"replay_trigger\":");
-    put_json(line, marker.trigger.as_str());
+    put_str(line, marker.trigger.as_str());
     if marker.dropped > 0 {
         let _ = write!(line, ",\"replay_dropped\":{}", marker.dropped);
     }

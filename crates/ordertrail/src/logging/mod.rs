@@ -12,6 +12,7 @@
 //! - `value`: [`FieldValue`] and the visitors that record span and event fields.
 //! - `record`: [`FlatRecord`], the flattened view of one event.
 //! - `json`: [`JsonLayer`], the line encoder.
+//! - `json_text`: JSON strings and values, written straight into a line.
 //! - `timestamp`: a line's RFC 3339 timestamp, written digit by digit.
 //! - `human`: [`HumanLayer`], short lines for a terminal (`--log-format pretty`).
 //! - `otlp`: [`OtlpLogLayer`], the same records as OTLP log records.
@@ -20,6 +21,7 @@
 
 mod human;
 mod json;
+mod json_text;
 #[cfg(feature = "otlp")]
 mod otlp;
 mod output;

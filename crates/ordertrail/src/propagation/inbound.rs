@@ -18,7 +18,7 @@
 //! - `tracestate`: at most [`MAX_TRACESTATE_BYTES`] bytes and [`MAX_TRACESTATE_ENTRIES`]
 //!   entries (W3C Trace Context). Otherwise it is ignored and the `traceparent` still applies.
 
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::global;
 use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::TraceContextExt;
@@ -53,10 +53,15 @@ pub(crate) enum Refused {
     NotText,
 }
 
+// `HeaderName`s rather than text: a look-up by text parses the name first.
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
+
 /// Applies the inbound context in `headers` to `span` (not yet entered) as `policy` says.
 pub(crate) fn apply_inbound(span: &Span, headers: &HeaderMap, policy: InboundTrace) {
     let trust = policy == InboundTrace::Trust;
-    let wanted = headers.contains_key("traceparent") || (trust && headers.contains_key("baggage"));
+    let wanted = headers.contains_key(TRACEPARENT) || (trust && headers.contains_key(BAGGAGE));
     if policy == InboundTrace::Ignore || !wanted {
         return;
     }
@@ -85,15 +90,15 @@ struct Inbound<'a> {
 impl<'a> Inbound<'a> {
     /// Checks `tracestate`, and `baggage` when it is `wanted`.
     fn checked(headers: &'a HeaderMap, wanted: bool) -> Self {
-        let check = |name: &str, f: fn(&str) -> Result<(), Refused>| {
+        let check = |name: HeaderName, f: fn(&str) -> Result<(), Refused>| {
             let value = headers.get(name)?;
             let len = value.len();
             Some(checked_text(value, f).map(|()| len).map_err(|r| (len, r)))
         };
         Self {
             headers,
-            baggage: wanted.then(|| check("baggage", check_baggage)).flatten(),
-            tracestate: check("tracestate", check_tracestate),
+            baggage: wanted.then(|| check(BAGGAGE, check_baggage)).flatten(),
+            tracestate: check(TRACESTATE, check_tracestate),
         }
     }
 

@@ -5,7 +5,7 @@
 //! propagator then passes them on with the rest of the baggage. The public edge never reads
 //! them: it removes them from a caller's header before anything else sees it.
 
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::propagation::MAX_BAGGAGE_BYTES;
 
@@ -14,7 +14,8 @@ pub(crate) const DEBUG_FLAG: &str = "ordertrail.debug";
 /// Keep the detail: an earlier hop decided.
 pub(crate) const KEEP_FLAG: &str = "ordertrail.keep";
 
-const BAGGAGE: &str = "baggage";
+/// A `HeaderName` rather than text: a look-up by text parses the name first.
+const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 
 /// The flags a header carries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

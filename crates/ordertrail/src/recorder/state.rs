@@ -15,7 +15,7 @@ use super::hold::discard;
 use super::kept::KeptEvent;
 use super::layer::{Recorder, Shared};
 use super::stats::Count;
-use super::token::DEBUG_HEADER;
+use super::token::DEBUG_HEADER_NAME;
 use super::trigger::{Signals, Trigger, decide};
 use crate::correlation::RequestId;
 
@@ -132,7 +132,7 @@ fn inbound_signals(
     } else if baggage::strip(headers) {
         shared.stats.add(Count::FlagsStripped, 1);
     }
-    if let Some(token) = headers.get(DEBUG_HEADER) {
+    if let Some(token) = headers.get(DEBUG_HEADER_NAME) {
         let valid = shared
             .key
             .as_ref()

@@ -15,6 +15,9 @@ use sha2::Sha256;
 /// The request header carrying a debug token, as lower-case hex.
 pub const DEBUG_HEADER: &str = "x-ordertrail-debug";
 
+/// [`DEBUG_HEADER`] as a `HeaderName`, for look-ups (a look-up by text parses the name first).
+pub(crate) const DEBUG_HEADER_NAME: http::HeaderName = http::HeaderName::from_static(DEBUG_HEADER);
+
 /// Bytes of an HMAC-SHA256 tag.
 const TAG_LEN: usize = 32;
 

@@ -1,0 +1,120 @@
+//! JSON strings and values for log lines, written straight into the line.
+//!
+//! `serde_json::to_writer` goes through a serializer and `io::Write` for every string, and a
+//! line holds a dozen of them (target, message, service, request id, each field's name and
+//! value). Here a string is checked a byte at a time against a table of the bytes JSON must
+//! escape, and copied in runs between them. The output is byte for byte what serde_json
+//! writes (the unit test compares every ASCII byte and some that are not).
+
+use super::value::FieldValue;
+
+/// What each byte becomes inside a JSON string: `0` for itself, `u` for `\u00XX`, or the
+/// letter after the backslash of its short escape.
+const ESCAPE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = b'u';
+        byte += 1;
+    }
+    table[0x08] = b'b';
+    table[0x09] = b't';
+    table[0x0a] = b'n';
+    table[0x0c] = b'f';
+    table[0x0d] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
+
+/// Appends `text` as a quoted JSON string.
+pub(crate) fn put_str(line: &mut Vec<u8>, text: &str) {
+    let bytes = text.as_bytes();
+    line.reserve(bytes.len() + 2);
+    line.push(b'"');
+    let mut run = 0;
+    for (at, &byte) in bytes.iter().enumerate() {
+        let escape = ESCAPE[usize::from(byte)];
+        if escape == 0 {
+            continue;
+        }
+        line.extend_from_slice(&bytes[run..at]);
+        run = at + 1;
+        if escape == b'u' {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let (high, low) = (HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0xf)]);
+            line.extend_from_slice(&[b'\\', b'u', b'0', b'0', high, low]);
+        } else {
+            line.extend_from_slice(&[b'\\', escape]);
+        }
+    }
+    line.extend_from_slice(&bytes[run..]);
+    line.push(b'"');
+}
+
+/// Appends `value`: a string as [`put_str`] writes it, a number or a boolean as serde_json
+/// writes it (a float that is not finite as `null`).
+pub(crate) fn put_value(line: &mut Vec<u8>, value: &FieldValue) {
+    match value {
+        FieldValue::Str(text) => put_str(line, text),
+        number => {
+            // Writing a number or a boolean into a `Vec` cannot fail.
+            let _ = serde_json::to_writer(&mut *line, number);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ours(text: &str) -> String {
+        let mut line = Vec::new();
+        put_str(&mut line, text);
+        String::from_utf8(line).expect("UTF-8")
+    }
+
+    #[test]
+    fn every_ascii_byte_is_written_as_serde_json_writes_it() {
+        for byte in 0u8..0x80 {
+            let text = format!("a{}b", char::from(byte));
+            let expected = serde_json::to_string(&text).unwrap();
+            assert_eq!(ours(&text), expected, "byte {byte:#04x}");
+        }
+    }
+
+    #[test]
+    fn runs_and_multibyte_text_are_copied_whole() {
+        let cases = [
+            "",
+            "plain",
+            "\"quoted\" and \\back\\slashed\\",
+            "line\nbreak\ttab\r\u{1}\u{1f}",
+            "grüße, 東京, 🦀",
+            "\u{7f}\u{80}\u{2028}",
+        ];
+        for text in cases {
+            assert_eq!(ours(text), serde_json::to_string(text).unwrap(), "{text:?}");
+            let parsed: String = serde_json::from_str(&ours(text)).unwrap();
+            assert_eq!(parsed, text);
+        }
+    }
+
+    #[test]
+    fn values_are_written_as_serde_json_writes_them() {
+        let values = [
+            FieldValue::Str("a \"b\"".into()),
+            FieldValue::I64(-7),
+            FieldValue::U64(u64::MAX),
+            FieldValue::F64(0.25),
+            FieldValue::F64(f64::NAN),
+            FieldValue::Bool(true),
+        ];
+        for value in values {
+            let mut line = Vec::new();
+            put_value(&mut line, &value);
+            let expected = serde_json::to_vec(&value).unwrap();
+            assert_eq!(line, expected, "{value:?}");
+        }
+    }
+}
