@@ -52,8 +52,11 @@ where
         if let Some(id) = &flat.request_id {
             out.add_attribute("request_id", id.as_str().to_owned());
         }
-        let service = flat.service.as_ref().unwrap_or(&self.service);
-        out.add_attribute("service", AnyValue::String(Arc::clone(service).into()));
+        let service = match &flat.service {
+            Some(service) => Arc::from(service.as_str()),
+            None => Arc::clone(&self.service),
+        };
+        out.add_attribute("service", AnyValue::String(service.into()));
         for (name, value) in &flat.fields {
             out.add_attribute(*name, any_value(value));
         }
@@ -73,7 +76,7 @@ fn severity(level: Level) -> Severity {
 
 fn any_value(value: &FieldValue) -> AnyValue {
     match value {
-        FieldValue::Str(s) => AnyValue::String(Arc::clone(s).into()),
+        FieldValue::Str(s) => AnyValue::String(s.to_string().into()),
         FieldValue::I64(v) => AnyValue::Int(*v),
         FieldValue::U64(v) => {
             i64::try_from(*v).map_or_else(|_| AnyValue::Double(*v as f64), AnyValue::Int)

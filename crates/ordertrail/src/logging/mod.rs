@@ -41,4 +41,4 @@ pub use panic::install_panic_hook;
 pub(crate) use record::EventMark;
 pub use record::{FlatRecord, RESERVED};
 pub(crate) use value::EventFields;
-pub use value::{FieldValue, Fields, SpanFields};
+pub use value::{FieldValue, Fields, SmolStr, SpanFields};

@@ -2,7 +2,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::num::NonZeroU64;
-use std::sync::Arc;
 
 use opentelemetry::trace::{SpanContext, TraceContextExt};
 
@@ -15,7 +14,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{LookupSpan, SpanRef};
 
 use super::json::{apply_span_record, keep_span_fields};
-use super::value::{EventFields, FieldValue, Fields, SpanFields, upsert};
+use super::value::{EventFields, FieldValue, Fields, SmolStr, SpanFields, upsert};
 use crate::correlation::{self, RequestId};
 
 /// Keys written at the top level of every line. A span or event field with one of these names
@@ -44,7 +43,7 @@ pub struct FlatRecord {
     /// The request id: from the nearest span that carries one, else the task-local scope.
     pub request_id: Option<RequestId>,
     /// The `service` field of the nearest span that has one.
-    pub service: Option<Arc<str>>,
+    pub service: Option<SmolStr>,
     /// The active OpenTelemetry span, when the event happens inside a traced span.
     pub trace: Option<SpanContext>,
     /// Every other field, flattened.
@@ -113,7 +112,7 @@ impl FlatRecord {
         for (name, value) in fields {
             if *name == "service" {
                 if let FieldValue::Str(s) = value {
-                    self.service = Some(Arc::clone(s));
+                    self.service = Some(s.clone());
                 }
             } else {
                 upsert(&mut self.fields, name, value.clone());

@@ -1,18 +1,19 @@
 //! Typed field values, and the visitors that collect them from spans and events.
 
-use std::fmt;
-use std::sync::Arc;
-
 use serde::ser::{Serialize, Serializer};
+pub use smol_str::SmolStr;
+use std::fmt;
 use tracing::field::{Field, Visit};
 
-/// One field value as recorded. Strings are shared, so flattening a span's fields into every
-/// event of the span costs a reference count, not a copy.
+/// One field value as recorded. Text up to 23 bytes is held in place and longer text behind a
+/// reference count ([`SmolStr`]), so flattening a span's fields into every event of the span
+/// costs no allocation and, for the short values most fields hold (a method, a route, a
+/// status text), not even a reference count.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum FieldValue {
     /// Text, also the rendering of `Debug` and `Display` values.
-    Str(Arc<str>),
+    Str(SmolStr),
     /// A signed integer.
     I64(i64),
     /// An unsigned integer.
@@ -183,7 +184,7 @@ fn display_chain(err: &(dyn std::error::Error + 'static)) -> FieldValue {
 
 /// A string value, with card-like numbers masked (see [`crate::redact`]).
 fn text(value: &str) -> FieldValue {
-    FieldValue::Str(crate::redact::redact(value).into())
+    FieldValue::Str(SmolStr::new(crate::redact::redact(value)))
 }
 
 #[cfg(test)]

@@ -163,9 +163,9 @@ pub(crate) mod tests {
 
     #[test]
     fn longer_text_costs_more() {
-        let short = FieldValue::Str(Arc::from("a"));
-        let long = FieldValue::Str(Arc::from("a".repeat(1000)));
-        let fields = vec![("sku", FieldValue::Str(Arc::from("poster")))];
+        let short = FieldValue::Str("a".into());
+        let long = FieldValue::Str("a".repeat(1000).into());
+        let fields = vec![("sku", FieldValue::Str("poster".into()))];
         let small = estimate(Some(&short), &Fields::new());
         assert!(small >= OVERHEAD);
         assert!(estimate(Some(&long), &fields) >= small + 999 + "skuposter".len());

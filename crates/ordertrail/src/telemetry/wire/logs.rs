@@ -149,7 +149,6 @@ pub(crate) fn export_request(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::time::{Duration, UNIX_EPOCH};
 
     use opentelemetry::KeyValue;
@@ -167,7 +166,7 @@ mod tests {
         FlatRecord {
             message: Some(FieldValue::Str("payment declined".into())),
             request_id: Some("r-1".parse::<RequestId>().unwrap()),
-            service: Some(Arc::from("payments")),
+            service: Some("payments".into()),
             trace: Some(SpanContext::new(
                 TraceId::from(0x0af7651916cd43dd8448eb211c80319c_u128),
                 SpanId::from(0xb7ad6b7169203331_u64),
