@@ -27,7 +27,7 @@ use crate::telemetry::gate::ExportGate;
 /// Items in one export request, at most; a full batch is sent without waiting for the delay.
 const MAX_BATCH: usize = 512;
 
-/// The most bytes a new scope's batch reserves up front.
+/// The largest buffer kept for a scope's next batch, in bytes.
 const MAX_RESERVE: usize = 1 << 20;
 
 /// The encoded items of each scope, in a batch.
@@ -36,7 +36,7 @@ type Scopes<K> = Vec<(<K as Kind>::Scope, Vec<u8>)>;
 /// What a batch holds: how its items are grouped, and the request around the groups.
 pub(crate) trait Kind: Send + Sync + 'static {
     /// What items are grouped by: a log record's target, a span's instrumentation scope.
-    type Scope: Clone + Send + fmt::Debug + 'static;
+    type Scope: Send + fmt::Debug + 'static;
     /// The export thread's name.
     const THREAD: &'static str;
 
@@ -87,10 +87,10 @@ struct Pending<K: Kind> {
     taken: u64,
     /// Batches sent so far.
     sent: u64,
-    /// Per scope, the bytes of its batch in the last export: its next batch reserves as
-    /// much, so it grows in place instead of being copied at each doubling. A scope absent
-    /// from the last export reserves nothing.
-    last_sizes: Vec<(K::Scope, usize)>,
+    /// Per scope, the buffer of its batch in the last export, emptied: its next batch is
+    /// written into it, so a batch neither grows by copying nor is allocated by one thread
+    /// and freed by another. A scope absent from the last export starts with a new buffer.
+    spare: Scopes<K>,
 }
 
 impl<K: Kind> Default for Pending<K> {
@@ -102,7 +102,7 @@ impl<K: Kind> Default for Pending<K> {
             flush: false,
             taken: 0,
             sent: 0,
-            last_sizes: Vec::new(),
+            spare: Vec::new(),
         }
     }
 }
@@ -164,7 +164,10 @@ impl<K: Kind> Batch<K> {
         let at = match pending.scopes.iter().position(|(s, _)| is_scope(s)) {
             Some(at) => at,
             None => {
-                let batch = Vec::with_capacity(last_size(&pending.last_sizes, &is_scope));
+                let batch = match pending.spare.iter().position(|(s, _)| is_scope(s)) {
+                    Some(at) => pending.spare.swap_remove(at).1,
+                    None => Vec::new(),
+                };
                 pending.scopes.push((new_scope(), batch));
                 pending.scopes.len() - 1
             }
@@ -233,11 +236,17 @@ impl<K: Kind> Exporter<K> {
     /// Waits for a full batch, the delay, a flush or the stop; sends; until stopped and empty.
     fn run(self, shared: &Shared<K>) {
         loop {
-            let (scopes, items, stop) = self.next_batch(shared);
+            let (mut scopes, items, stop) = self.next_batch(shared);
             if items > 0 {
                 self.send(shared, &scopes, items);
             }
+            for (_, batch) in &mut scopes {
+                batch.clear();
+            }
+            // A buffer that grew past the bound is freed rather than kept.
+            scopes.retain(|(_, batch)| batch.capacity() <= MAX_RESERVE);
             let mut pending = lock(&shared.pending);
+            pending.spare = scopes;
             pending.sent += 1;
             drop(pending);
             shared.sent.notify_all();
@@ -266,11 +275,6 @@ impl<K: Kind> Exporter<K> {
         pending.flush = false;
         pending.taken += 1;
         let items = std::mem::take(&mut pending.items);
-        let sizes = pending
-            .scopes
-            .iter()
-            .map(|(s, batch)| (s.clone(), batch.len()));
-        pending.last_sizes = sizes.collect();
         (std::mem::take(&mut pending.scopes), items, pending.stop)
     }
 
@@ -282,12 +286,6 @@ impl<K: Kind> Exporter<K> {
         // This thread is no runtime's: block on the export runtime's answer.
         let _ = self.sender.block_on(outcome);
     }
-}
-
-/// The bytes the scope `is_scope` accepts took in the last export, at most [`MAX_RESERVE`].
-fn last_size<S>(sizes: &[(S, usize)], is_scope: impl Fn(&S) -> bool) -> usize {
-    let last = sizes.iter().find(|(s, _)| is_scope(s));
-    last.map_or(0, |(_, size)| *size).min(MAX_RESERVE)
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
