@@ -16,12 +16,14 @@
 //! - `timestamp`: a line's RFC 3339 timestamp, written digit by digit.
 //! - `human`: [`HumanLayer`], short lines for a terminal (`--log-format pretty`).
 //! - `otlp`: [`OtlpLogLayer`], the same records as OTLP log records.
-//! - `output`: non-blocking stdout and file writers, and how dropped lines are reported.
+//! - `line_writer`: [`LineWriter`], a non-blocking writer of whole lines.
+//! - `output`: the stdout and file writers, and how dropped lines are reported.
 //! - `panic`: a panic hook that logs panics as JSON events instead of raw stderr text.
 
 mod human;
 mod json;
 mod json_text;
+mod line_writer;
 #[cfg(feature = "otlp")]
 mod otlp;
 mod output;
@@ -33,6 +35,7 @@ mod value;
 pub use human::{HumanLayer, HumanReplay};
 pub use json::{JsonLayer, JsonReplay};
 pub(crate) use json::{store_span_fields, update_span_fields};
+pub use line_writer::{LineGuard, LineWriter, QUEUE_LINES};
 #[cfg(feature = "otlp")]
 pub use otlp::{OtlpLogLayer, OtlpReplay};
 pub(crate) use output::wait_period;

@@ -1,8 +1,8 @@
 //! Where log lines go: stdout and, optionally, a file, through non-blocking writers.
 //!
-//! Each output has its own writer thread fed by a bounded queue (128,000 lines). The request
-//! path only enqueues, so a slow terminal or disk never slows a request. The queue is **lossy**:
-//! when it is full, new lines are dropped rather than blocking. Drops are counted, and a
+//! Each output has its own writer thread fed by a bounded queue (128,000 lines, see
+//! [`LineWriter`]). The request path only appends, so a slow terminal or disk never slows a
+//! request. The queue is **lossy**: when it is full, new lines are dropped rather than blocking. Drops are counted, and a
 //! reporter thread writes a `WARN` line with the number dropped (`dropped_lines`) every
 //! [`REPORT_EVERY`] while drops keep happening, so a loss is visible in the log itself.
 //!
@@ -13,7 +13,7 @@
 //! whole or not at all: a burst is written with one `write_all`, and when that fails part-way
 //! the file is cut back to its length before the burst, so a torn line never glues itself to
 //! the next one. Writing resumes by itself once space returns; the burst that failed is lost,
-//! and counted.
+//! and counted. A burst is whatever lines gathered while the last one was written.
 
 use std::fs::OpenOptions;
 use std::io;
@@ -22,16 +22,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tracing_appender::non_blocking::{ErrorCounter, NonBlocking, NonBlockingBuilder, WorkerGuard};
+use super::line_writer::{Bursts, LineGuard, LineWriter};
 
 /// How often the drop reporter looks at the counters.
 pub const REPORT_EVERY: Duration = Duration::from_secs(10);
-
-/// Lines a writer may hold before it drops.
-const QUEUE_LINES: usize = 128_000;
-
-/// Bytes of whole lines gathered before one write to the output.
-const BURST_BYTES: usize = 64 * 1024;
 
 /// Opening a log output failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +40,9 @@ pub enum OutputError {
         #[source]
         source: io::Error,
     },
+    /// A writer thread could not be started.
+    #[error("cannot start a log writer thread")]
+    WriterThread(#[source] io::Error),
 }
 
 /// The non-blocking writers of one process. Hold it until exit: dropping it flushes what is
@@ -53,10 +50,10 @@ pub enum OutputError {
 #[must_use = "dropping the outputs stops log writing"]
 pub struct LogOutputs {
     /// Writer for stdout.
-    pub stdout: NonBlocking,
+    pub stdout: LineWriter,
     /// Writer for the log file, when one was asked for.
-    pub file: Option<NonBlocking>,
-    guards: Vec<WorkerGuard>,
+    pub file: Option<LineWriter>,
+    guards: Vec<LineGuard>,
     stop_reporter: Arc<AtomicBool>,
 }
 
@@ -64,11 +61,11 @@ impl LogOutputs {
     /// Starts the stdout writer and, with `file`, an appending file writer.
     pub fn open(file: Option<&Path>) -> Result<Self, OutputError> {
         let failed = Arc::new(AtomicUsize::new(0));
-        let (stdout, stdout_guard) = writer(io::stdout(), Arc::clone(&failed));
+        let (stdout, stdout_guard) = writer(io::stdout(), Arc::clone(&failed))?;
         let mut guards = vec![stdout_guard];
         let file = match file {
             Some(path) => {
-                let (w, guard) = writer(open_append(path)?, Arc::clone(&failed));
+                let (w, guard) = writer(open_append(path)?, Arc::clone(&failed))?;
                 guards.push(guard);
                 Some(w)
             }
@@ -76,7 +73,7 @@ impl LogOutputs {
         };
         let counters = std::iter::once(&stdout)
             .chain(file.as_ref())
-            .map(NonBlocking::error_counter)
+            .cloned()
             .collect();
         let stop_reporter = Arc::new(AtomicBool::new(false));
         spawn_drop_reporter(counters, failed, Arc::clone(&stop_reporter));
@@ -101,18 +98,15 @@ impl Drop for LogOutputs {
     }
 }
 
-/// A writer thread for `sink`. The thread drains every queued line into a 64 KiB burst and
-/// writes it when the queue is empty: one `write` per burst rather than one per line, and no
-/// line waits once the burst is over. Lines it cannot write are added to `failed`.
+/// A writer thread for `sink`: it writes whatever lines gathered while it wrote the last
+/// burst, with one `write` per burst rather than one per line. Lines it cannot write are added
+/// to `failed`.
 fn writer<T: Output + Send + 'static>(
     sink: T,
     failed: Arc<AtomicUsize>,
-) -> (NonBlocking, WorkerGuard) {
-    NonBlockingBuilder::default()
-        .lossy(true)
-        .buffered_lines_limit(QUEUE_LINES)
-        .thread_name("ordertrail-log-writer")
-        .finish(WholeLines::new(sink, failed))
+) -> Result<(LineWriter, LineGuard), OutputError> {
+    let sink = WholeLines::new(sink, failed);
+    LineWriter::spawn(sink, "ordertrail-log-writer").map_err(OutputError::WriterThread)
 }
 
 /// Where a [`WholeLines`] writes: a stream that may know how to take back a partial write.
@@ -144,61 +138,38 @@ impl Output for std::fs::File {
 /// whole or not at all, counting the lines of a failed burst in `failed`.
 struct WholeLines<T: Output> {
     output: T,
-    burst: Vec<u8>,
-    lines: usize,
     failed: Arc<AtomicUsize>,
 }
 
 impl<T: Output> WholeLines<T> {
     fn new(output: T, failed: Arc<AtomicUsize>) -> Self {
-        Self {
-            output,
-            burst: Vec::with_capacity(BURST_BYTES),
-            lines: 0,
-            failed,
-        }
+        Self { output, failed }
     }
 
-    /// Writes the burst with one `write_all`; on failure, takes back what went out and counts
-    /// the burst's lines as failed. The burst is emptied either way.
-    fn write_burst(&mut self) -> io::Result<()> {
+    /// Writes `burst` (`lines` whole lines) with one `write_all`; on failure, takes back what
+    /// went out and counts the burst's lines as failed.
+    fn write_whole(&mut self, burst: &[u8], lines: usize) -> io::Result<()> {
         let before = self.output.length();
-        let written = self.output.write_all(&self.burst);
+        let written = self.output.write_all(burst);
         if written.is_err() {
-            self.failed.fetch_add(self.lines, Ordering::Relaxed);
+            self.failed.fetch_add(lines, Ordering::Relaxed);
             if let Some(length) = before {
                 // Best effort: if even this fails, the next burst still starts a new write.
                 let _ = self.output.cut_back(length);
             }
         }
-        self.burst.clear();
-        self.lines = 0;
         written
     }
 }
 
-impl<T: Output> io::Write for WholeLines<T> {
-    fn write(&mut self, line: &[u8]) -> io::Result<usize> {
-        if !self.burst.is_empty() && self.burst.len() + line.len() > BURST_BYTES {
-            // A failed burst is already counted; this line still gets its own chance.
-            let _ = self.write_burst();
-        }
-        self.burst.extend_from_slice(line);
-        self.lines += 1;
-        Ok(line.len())
+impl<T: Output + Send + 'static> Bursts for WholeLines<T> {
+    fn write_burst(&mut self, burst: &[u8], lines: usize) {
+        // A failed burst is counted; the next one gets its own chance.
+        let _ = self.write_whole(burst, lines);
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        if !self.burst.is_empty() {
-            self.write_burst()?;
-        }
-        self.output.flush()
-    }
-}
-
-impl<T: Output> Drop for WholeLines<T> {
-    fn drop(&mut self) {
-        let _ = io::Write::flush(self);
+    fn finish(&mut self) {
+        let _ = self.output.flush();
     }
 }
 
@@ -219,18 +190,14 @@ fn open_append(path: &Path) -> Result<std::fs::File, OutputError> {
 
 /// Reports growth of the drop and write-failure counters as a warning event every
 /// [`REPORT_EVERY`], until told to stop.
-fn spawn_drop_reporter(
-    counters: Vec<ErrorCounter>,
-    failed: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-) {
+fn spawn_drop_reporter(counters: Vec<LineWriter>, failed: Arc<AtomicUsize>, stop: Arc<AtomicBool>) {
     let spawned = std::thread::Builder::new()
         .name("ordertrail-log-drops".into())
         .spawn(move || {
             let mut reported = Losses::default();
             while wait_period(&stop, REPORT_EVERY) {
                 let now = Losses {
-                    dropped: counters.iter().map(ErrorCounter::dropped_lines).sum(),
+                    dropped: counters.iter().map(LineWriter::dropped_lines).sum(),
                     failed: failed.load(Ordering::Relaxed),
                 };
                 if now != reported {
@@ -332,11 +299,12 @@ mod tests {
         let failed = Arc::new(AtomicUsize::new(0));
         let mut lines = WholeLines::new(disk.clone(), Arc::clone(&failed));
 
-        lines.write_all(b"{\"n\":1}\n").unwrap();
-        lines.flush().unwrap();
-        lines.write_all(b"{\"n\":2,\"pad\":\"xxxx\"}\n").unwrap();
-        lines.write_all(b"{\"n\":3}\n").unwrap();
-        assert!(lines.flush().is_err(), "the burst does not fit");
+        lines.write_whole(b"{\"n\":1}\n", 1).unwrap();
+        let burst = b"{\"n\":2,\"pad\":\"xxxx\"}\n{\"n\":3}\n";
+        assert!(
+            lines.write_whole(burst, 2).is_err(),
+            "the burst does not fit"
+        );
         assert_eq!(
             text(&disk),
             "{\"n\":1}\n",
@@ -345,8 +313,7 @@ mod tests {
         assert_eq!(failed.load(Ordering::Relaxed), 2);
 
         disk.room.store(1024, Ordering::Relaxed);
-        lines.write_all(b"{\"n\":4}\n").unwrap();
-        lines.flush().unwrap();
+        lines.write_whole(b"{\"n\":4}\n", 1).unwrap();
         let parsed: Vec<serde_json::Value> = text(&disk)
             .lines()
             .map(|line| serde_json::from_str(line).unwrap())
@@ -356,6 +323,30 @@ mod tests {
             [serde_json::json!({"n": 1}), serde_json::json!({"n": 4})]
         );
         assert_eq!(failed.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn lines_through_the_writer_thread_reach_the_output_whole() {
+        let disk = SmallDisk::default();
+        disk.room.store(1 << 20, Ordering::Relaxed);
+        let failed = Arc::new(AtomicUsize::new(0));
+        let (mut writer, guard) = writer(disk.clone(), Arc::clone(&failed)).unwrap();
+        for n in 0..100 {
+            writer
+                .write_all(format!("{{\"n\":{n}}}\n").as_bytes())
+                .unwrap();
+        }
+        drop(guard);
+        let numbers: Vec<u64> = text(&disk)
+            .lines()
+            .map(|line| {
+                serde_json::from_str::<serde_json::Value>(line).unwrap()["n"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(numbers, (0..100).collect::<Vec<_>>());
+        assert_eq!(failed.load(Ordering::Relaxed), 0);
     }
 
     #[test]

@@ -12,7 +12,6 @@ use std::sync::{Arc, OnceLock};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
-use tracing_appender::non_blocking::ErrorCounter;
 
 use crate::telemetry::ExportCounters;
 
@@ -21,7 +20,7 @@ use crate::telemetry::ExportCounters;
 pub(crate) struct PipelineHealth {
     spans: OnceLock<Arc<ExportCounters>>,
     logs: OnceLock<Arc<ExportCounters>>,
-    lines: OnceLock<Vec<ErrorCounter>>,
+    lines: OnceLock<Vec<crate::logging::LineWriter>>,
 }
 
 impl PipelineHealth {
@@ -32,7 +31,7 @@ impl PipelineHealth {
     }
 
     /// Reads dropped log lines from `counters` from now on (the first call wins).
-    pub(crate) fn attach_lines(&self, counters: Vec<ErrorCounter>) {
+    pub(crate) fn attach_lines(&self, counters: Vec<crate::logging::LineWriter>) {
         let _ = self.lines.set(counters);
     }
 
@@ -69,7 +68,10 @@ impl PipelineHealth {
         let Some(counters) = self.lines.get() else {
             return Ok(());
         };
-        let dropped: usize = counters.iter().map(ErrorCounter::dropped_lines).sum();
+        let dropped: usize = counters
+            .iter()
+            .map(crate::logging::LineWriter::dropped_lines)
+            .sum();
         let counter = ConstCounter::new(dropped as u64);
         let metric = encoder.encode_descriptor(
             "ordertrail_log_lines_dropped",

@@ -264,7 +264,7 @@ where
     let health = metrics.health();
     health.attach_export(Arc::clone(spans), Arc::clone(logs));
     let writers = std::iter::once(&outputs.stdout).chain(outputs.file.as_ref());
-    health.attach_lines(writers.map(|w| w.error_counter()).collect());
+    health.attach_lines(writers.cloned().collect());
     let wants = filter_fn(crate::metrics::MetricsLayer::wants);
     metrics.layer().with_filter(wants).boxed()
 }

@@ -1,0 +1,303 @@
+//! [`LineWriter`]: a non-blocking writer of whole lines, with one writer thread per output.
+//!
+//! A line is appended to a shared buffer under a short lock; the writer thread swaps that
+//! buffer for an empty one and writes everything it took as one burst. Nothing is allocated
+//! per line, and the writer thread is woken only when it waits for an empty buffer: while it
+//! writes a burst, the next one gathers without a wake-up. (tracing-appender's writer, used
+//! before, copies each line into a `Vec` of its own and sends it through a channel, which its
+//! thread takes one by one.)
+//!
+//! The buffer is bounded: past [`QUEUE_LINES`] lines waiting, a line is dropped and counted
+//! ([`LineWriter::dropped_lines`]), never waited for, so a slow terminal or disk never slows
+//! a request.
+
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+
+use tracing_subscriber::fmt::MakeWriter;
+
+/// Lines waiting to be written, at most; past it a line is dropped and counted.
+pub const QUEUE_LINES: usize = 128_000;
+
+/// The largest buffer kept for the next burst once written, in bytes.
+const KEEP_BYTES: usize = 4 << 20;
+
+/// Writes each line it is given, whole, from a thread of its own; cheap to clone.
+#[derive(Clone)]
+pub struct LineWriter {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for LineWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LineWriter")
+            .field("dropped_lines", &self.dropped_lines())
+            .finish()
+    }
+}
+
+/// Stops the writer thread when dropped, after it wrote every line given before.
+#[must_use = "dropping the guard stops the writer"]
+#[derive(Debug)]
+pub struct LineGuard {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    waiting: Mutex<Waiting>,
+    wake: Condvar,
+    dropped: AtomicUsize,
+}
+
+/// The lines not yet taken by the writer thread, and what it is doing.
+#[derive(Debug, Default)]
+struct Waiting {
+    bytes: Vec<u8>,
+    lines: usize,
+    /// The writer thread waits for lines: the next line wakes it.
+    idle: bool,
+    stop: bool,
+}
+
+/// Where a [`LineWriter`]'s thread writes: each burst of whole lines at once.
+pub(crate) trait Bursts: Send + 'static {
+    /// Writes `burst`, which holds `lines` whole lines.
+    fn write_burst(&mut self, burst: &[u8], lines: usize);
+    /// Flushes what was written, before the thread stops.
+    fn finish(&mut self);
+}
+
+impl LineWriter {
+    /// Starts a writer thread named `name`, writing into `sink`.
+    pub(crate) fn spawn(sink: impl Bursts, name: &str) -> io::Result<(Self, LineGuard)> {
+        let shared = Arc::new(Shared::default());
+        let worker = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || run(&worker, sink))?;
+        let guard = LineGuard {
+            shared: Arc::clone(&shared),
+            thread: Some(thread),
+        };
+        Ok((Self { shared }, guard))
+    }
+
+    /// Lines dropped so far because [`QUEUE_LINES`] were already waiting, or because the
+    /// writer had stopped.
+    pub fn dropped_lines(&self) -> usize {
+        self.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Queues `line` (one whole line), or drops and counts it when the queue is full.
+    fn put(&self, line: &[u8]) {
+        let mut waiting = lock(&self.shared.waiting);
+        if waiting.stop || waiting.lines >= QUEUE_LINES {
+            drop(waiting);
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        waiting.bytes.extend_from_slice(line);
+        waiting.lines += 1;
+        let wake = std::mem::take(&mut waiting.idle);
+        drop(waiting);
+        if wake {
+            self.shared.wake.notify_one();
+        }
+    }
+}
+
+impl io::Write for &LineWriter {
+    fn write(&mut self, line: &[u8]) -> io::Result<usize> {
+        self.put(line);
+        Ok(line.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl io::Write for LineWriter {
+    fn write(&mut self, line: &[u8]) -> io::Result<usize> {
+        self.put(line);
+        Ok(line.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for LineWriter {
+    type Writer = &'a LineWriter;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self
+    }
+}
+
+impl Drop for LineGuard {
+    fn drop(&mut self) {
+        lock(&self.shared.waiting).stop = true;
+        self.shared.wake.notify_one();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The writer thread: takes whatever lines are waiting, writes them as one burst, until
+/// stopped with nothing left.
+fn run(shared: &Shared, mut sink: impl Bursts) {
+    let mut burst = Vec::new();
+    loop {
+        let (lines, stop) = take(shared, &mut burst);
+        if lines > 0 {
+            sink.write_burst(&burst, lines);
+        }
+        burst.clear();
+        if burst.capacity() > KEEP_BYTES {
+            burst = Vec::new();
+        }
+        if stop && lines == 0 {
+            sink.finish();
+            return;
+        }
+    }
+}
+
+/// Waits for lines or the stop; swaps the waiting lines into `burst`. Returns how many, and
+/// whether the writer is stopping.
+fn take(shared: &Shared, burst: &mut Vec<u8>) -> (usize, bool) {
+    let mut waiting = lock(&shared.waiting);
+    while waiting.lines == 0 && !waiting.stop {
+        waiting.idle = true;
+        waiting = shared
+            .wake
+            .wait(waiting)
+            .unwrap_or_else(PoisonError::into_inner);
+    }
+    waiting.idle = false;
+    std::mem::swap(&mut waiting.bytes, burst);
+    (std::mem::take(&mut waiting.lines), waiting.stop)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+
+    use super::*;
+
+    /// One burst: its bytes and its number of lines.
+    type Burst = (Vec<u8>, usize);
+
+    /// Keeps every burst it is given.
+    #[derive(Clone, Default)]
+    struct Kept(Arc<Mutex<Vec<Burst>>>);
+
+    impl Bursts for Kept {
+        fn write_burst(&mut self, burst: &[u8], lines: usize) {
+            self.0.lock().unwrap().push((burst.to_vec(), lines));
+        }
+        fn finish(&mut self) {}
+    }
+
+    impl Kept {
+        fn text(&self) -> String {
+            let bursts = self.0.lock().unwrap();
+            bursts
+                .iter()
+                .map(|(b, _)| String::from_utf8_lossy(b).into_owned())
+                .collect()
+        }
+        fn lines(&self) -> usize {
+            self.0.lock().unwrap().iter().map(|(_, n)| n).sum()
+        }
+    }
+
+    #[test]
+    fn every_line_is_written_whole_and_in_order_by_the_time_the_guard_is_dropped() {
+        let kept = Kept::default();
+        let (writer, guard) = LineWriter::spawn(kept.clone(), "test-lines").unwrap();
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let writer = writer.clone();
+                std::thread::spawn(move || {
+                    for n in 0..1000 {
+                        (&writer)
+                            .write_all(format!("{t}:{n}\n").as_bytes())
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        drop(guard);
+        assert_eq!(kept.lines(), 4000);
+        let text = kept.text();
+        for t in 0..4 {
+            let own: Vec<usize> = text
+                .lines()
+                .filter_map(|l| l.strip_prefix(&format!("{t}:")))
+                .map(|n| n.parse().unwrap())
+                .collect();
+            assert_eq!(own, (0..1000).collect::<Vec<_>>(), "thread {t}");
+        }
+        assert_eq!(writer.dropped_lines(), 0);
+    }
+
+    /// Holds the writer thread inside its first burst until released.
+    struct Stuck {
+        entered: std::sync::mpsc::Sender<()>,
+        release: Arc<Mutex<()>>,
+        kept: Kept,
+    }
+
+    impl Bursts for Stuck {
+        fn write_burst(&mut self, burst: &[u8], lines: usize) {
+            let _ = self.entered.send(());
+            let _held = self.release.lock().unwrap();
+            self.kept.write_burst(burst, lines);
+        }
+        fn finish(&mut self) {}
+    }
+
+    #[test]
+    fn past_the_bound_lines_are_dropped_and_counted_never_waited_for() {
+        let (entered, first) = std::sync::mpsc::channel();
+        let release = Arc::new(Mutex::new(()));
+        let held = release.lock().unwrap();
+        let kept = Kept::default();
+        let sink = Stuck {
+            entered,
+            release: Arc::clone(&release),
+            kept: kept.clone(),
+        };
+        let (mut writer, guard) = LineWriter::spawn(sink, "test-bound").unwrap();
+        writer.write_all(b"first\n").unwrap();
+        first.recv().unwrap(); // the writer thread is stuck in the first burst
+        for _ in 0..QUEUE_LINES + 10 {
+            writer.write_all(b"x\n").unwrap();
+        }
+        assert_eq!(writer.dropped_lines(), 10);
+        drop(held);
+        drop(guard);
+        assert_eq!(kept.lines(), 1 + QUEUE_LINES);
+    }
+
+    #[test]
+    fn lines_after_the_stop_are_counted_dropped() {
+        let (mut writer, guard) = LineWriter::spawn(Kept::default(), "test-stop").unwrap();
+        drop(guard);
+        writer.write_all(b"late\n").unwrap();
+        assert_eq!(writer.dropped_lines(), 1);
+    }
+}
