@@ -32,6 +32,12 @@ pub(crate) fn put_str(line: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
     line.reserve(bytes.len() + 2);
     line.push(b'"');
+    if !needs_escape(bytes) {
+        // Nearly every string of a log line: copied whole.
+        line.extend_from_slice(bytes);
+        line.push(b'"');
+        return;
+    }
     let mut run = 0;
     for (at, &byte) in bytes.iter().enumerate() {
         let escape = ESCAPE[usize::from(byte)];
@@ -50,6 +56,31 @@ pub(crate) fn put_str(line: &mut Vec<u8>, text: &str) {
     }
     line.extend_from_slice(&bytes[run..]);
     line.push(b'"');
+}
+
+/// Whether a byte of `bytes` must be escaped (a control byte, a quote, a backslash), looked
+/// for eight bytes at a time: a word has a byte below `n` when `(w - n·0x01…) & !w & 0x80…` is
+/// not zero, and a byte equal to `c` when `w ^ c·0x01…` has a zero byte. Bytes of multibyte
+/// UTF-8 characters (0x80 and up) are never flagged.
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w & HIGH != 0;
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(word);
+        let w = u64::from_le_bytes(eight);
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let backslash = w ^ (ONES * u64::from(b'\\'));
+        if below(w, 0x20) || below(quote, 1) || below(backslash, 1) {
+            return true;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .any(|&byte| ESCAPE[usize::from(byte)] != 0)
 }
 
 /// Appends `value`: a string as [`put_str`] writes it, a number or a boolean as serde_json
@@ -84,6 +115,22 @@ mod tests {
     }
 
     #[test]
+    fn every_ascii_byte_at_every_place_of_a_long_string_is_written_as_serde_json_writes_it() {
+        for at in 0..20 {
+            for byte in 0u8..0x80 {
+                let text = format!(
+                    "{}{}{}",
+                    "x".repeat(at),
+                    char::from(byte),
+                    "y".repeat(19 - at)
+                );
+                let expected = serde_json::to_string(&text).unwrap();
+                assert_eq!(ours(&text), expected, "byte {byte:#04x} at {at}");
+            }
+        }
+    }
+
+    #[test]
     fn runs_and_multibyte_text_are_copied_whole() {
         let cases = [
             "",
@@ -92,6 +139,8 @@ mod tests {
             "line\nbreak\ttab\r\u{1}\u{1f}",
             "grüße, 東京, 🦀",
             "\u{7f}\u{80}\u{2028}",
+            "ÿÿÿÿÿÿÿÿ\"ÿÿÿÿÿÿÿÿ",
+            "an eight-byte run, then a quote: 12345678\"",
         ];
         for text in cases {
             assert_eq!(ours(text), serde_json::to_string(text).unwrap(), "{text:?}");
