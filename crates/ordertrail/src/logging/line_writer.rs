@@ -27,6 +27,9 @@ pub const QUEUE_LINES: usize = 128_000;
 /// The largest buffer kept for the next burst once written, in bytes.
 const KEEP_BYTES: usize = 4 << 20;
 
+/// How long dropping a [`LineGuard`] waits for the writer thread to finish.
+pub const STOP_WAIT: Duration = Duration::from_secs(5);
+
 /// How long the writer thread lets lines gather after a line woke it, before it writes them.
 const GATHER: Duration = Duration::from_millis(1);
 
@@ -44,12 +47,15 @@ impl std::fmt::Debug for LineWriter {
     }
 }
 
-/// Stops the writer thread when dropped, after it wrote every line given before.
+/// Stops the writer thread when dropped, after it wrote every line given before; waits for it
+/// at most [`STOP_WAIT`] (an output that blocks, such as a pipe nobody reads, loses its last
+/// lines rather than holding the process at exit).
 #[must_use = "dropping the guard stops the writer"]
 #[derive(Debug)]
 pub struct LineGuard {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
+    stop_wait: Duration,
 }
 
 #[derive(Debug, Default)]
@@ -80,6 +86,15 @@ pub(crate) trait Bursts: Send + 'static {
 impl LineWriter {
     /// Starts a writer thread named `name`, writing into `sink`.
     pub(crate) fn spawn(sink: impl Bursts, name: &str) -> io::Result<(Self, LineGuard)> {
+        Self::spawn_waiting(sink, name, STOP_WAIT)
+    }
+
+    /// [`LineWriter::spawn`], its guard waiting at most `stop_wait` for the thread.
+    fn spawn_waiting(
+        sink: impl Bursts,
+        name: &str,
+        stop_wait: Duration,
+    ) -> io::Result<(Self, LineGuard)> {
         let shared = Arc::new(Shared::default());
         let worker = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -88,6 +103,7 @@ impl LineWriter {
         let guard = LineGuard {
             shared: Arc::clone(&shared),
             thread: Some(thread),
+            stop_wait,
         };
         Ok((Self { shared }, guard))
     }
@@ -127,17 +143,6 @@ impl io::Write for &LineWriter {
     }
 }
 
-impl io::Write for LineWriter {
-    fn write(&mut self, line: &[u8]) -> io::Result<usize> {
-        self.put(line);
-        Ok(line.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 impl<'a> MakeWriter<'a> for LineWriter {
     type Writer = &'a LineWriter;
 
@@ -150,7 +155,14 @@ impl Drop for LineGuard {
     fn drop(&mut self) {
         lock(&self.shared.waiting).stop = true;
         self.shared.wake.notify_one();
-        if let Some(thread) = self.thread.take() {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        let deadline = std::time::Instant::now() + self.stop_wait;
+        while !thread.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if thread.is_finished() {
             let _ = thread.join();
         }
     }
@@ -296,11 +308,11 @@ mod tests {
             release: Arc::clone(&release),
             kept: kept.clone(),
         };
-        let (mut writer, guard) = LineWriter::spawn(sink, "test-bound").unwrap();
-        writer.write_all(b"first\n").unwrap();
+        let (writer, guard) = LineWriter::spawn(sink, "test-bound").unwrap();
+        (&writer).write_all(b"first\n").unwrap();
         first.recv().unwrap(); // the writer thread is stuck in the first burst
         for _ in 0..QUEUE_LINES + 10 {
-            writer.write_all(b"x\n").unwrap();
+            (&writer).write_all(b"x\n").unwrap();
         }
         assert_eq!(writer.dropped_lines(), 10);
         drop(held);
@@ -309,10 +321,28 @@ mod tests {
     }
 
     #[test]
+    fn a_writer_stuck_in_its_output_does_not_hold_the_guard_past_its_wait() {
+        let (entered, first) = std::sync::mpsc::channel();
+        let release = Arc::new(Mutex::new(()));
+        let held = release.lock().unwrap();
+        let sink = Stuck {
+            entered,
+            release: Arc::clone(&release),
+            kept: Kept::default(),
+        };
+        let wait = Duration::from_millis(50);
+        let (writer, guard) = LineWriter::spawn_waiting(sink, "test-stuck", wait).unwrap();
+        (&writer).write_all(b"never written\n").unwrap();
+        first.recv().unwrap(); // stuck in the output for as long as `held` lives
+        drop(guard); // returns once the wait is over, the thread still stuck
+        drop(held);
+    }
+
+    #[test]
     fn lines_after_the_stop_are_counted_dropped() {
-        let (mut writer, guard) = LineWriter::spawn(Kept::default(), "test-stop").unwrap();
+        let (writer, guard) = LineWriter::spawn(Kept::default(), "test-stop").unwrap();
         drop(guard);
-        writer.write_all(b"late\n").unwrap();
+        (&writer).write_all(b"late\n").unwrap();
         assert_eq!(writer.dropped_lines(), 1);
     }
 }

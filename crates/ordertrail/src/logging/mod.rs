@@ -35,7 +35,7 @@ mod value;
 pub use human::{HumanLayer, HumanReplay};
 pub use json::{JsonLayer, JsonReplay};
 pub(crate) use json::{store_span_fields, update_span_fields};
-pub use line_writer::{LineGuard, LineWriter, QUEUE_LINES};
+pub use line_writer::{LineGuard, LineWriter, QUEUE_LINES, STOP_WAIT};
 #[cfg(feature = "otlp")]
 pub use otlp::{OtlpLogLayer, OtlpReplay};
 pub(crate) use output::wait_period;

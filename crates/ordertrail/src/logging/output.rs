@@ -330,11 +330,10 @@ mod tests {
         let disk = SmallDisk::default();
         disk.room.store(1 << 20, Ordering::Relaxed);
         let failed = Arc::new(AtomicUsize::new(0));
-        let (mut writer, guard) = writer(disk.clone(), Arc::clone(&failed)).unwrap();
+        let (writer, guard) = writer(disk.clone(), Arc::clone(&failed)).unwrap();
         for n in 0..100 {
-            writer
-                .write_all(format!("{{\"n\":{n}}}\n").as_bytes())
-                .unwrap();
+            let line = format!("{{\"n\":{n}}}\n");
+            (&writer).write_all(line.as_bytes()).unwrap();
         }
         drop(guard);
         let numbers: Vec<u64> = text(&disk)
