@@ -157,9 +157,10 @@ fn in_uuid(bytes: &[u8], start: usize, end: usize) -> bool {
 /// only.
 fn is_uuid(text: &[u8]) -> bool {
     text.len() == UUID_LEN
-        && [8, 13, 18, 23].iter().all(|&i| text[i] == b'-')
-        && text.iter().filter(|b| **b == b'-').count() == 4
-        && text.iter().all(|b| b.is_ascii_hexdigit() || *b == b'-')
+        && text.iter().enumerate().all(|(at, byte)| match at {
+            8 | 13 | 18 | 23 => *byte == b'-',
+            _ => byte.is_ascii_hexdigit(),
+        })
 }
 
 /// Whether the letters-and-digits word around the byte `at` is a hex id: hex digits only, at
@@ -176,4 +177,25 @@ fn in_hex_id(bytes: &[u8], at: usize) -> bool {
     let word = &bytes[start..end];
     let hex = word.iter().all(u8::is_ascii_hexdigit) && word.iter().any(u8::is_ascii_alphabetic);
     hex && (word.len() == 16 || word.len() == 32 || word.len() >= 40)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_uuid_is_hex_with_dashes_at_its_four_places_only() {
+        assert!(is_uuid(b"01a20ef5-d329-7495-9954-361a3bc9daf6"));
+        assert!(is_uuid(b"01A20EF5-D329-7495-9954-361A3BC9DAF6"));
+        for not_one in [
+            &b"01a20ef5-d329-7495-9954-361a3bc9daf"[..], // one short
+            &b"01a20ef5-d329-7495-9954-361a3bc9daf6a"[..], // one long
+            &b"01a20ef5d-329-7495-9954-361a3bc9daf6"[..], // a dash moved
+            &b"01a20ef5-d329-7495-9954-361a3bc9-af6"[..], // a fifth dash
+            &b"01a20ef5-d329-7495-9954-361a3bc9dag6"[..], // not hex
+            &b"4242424242424242-4242-4242-424242424"[..], // digits where dashes go
+        ] {
+            assert!(!is_uuid(not_one), "{}", String::from_utf8_lossy(not_one));
+        }
+    }
 }

@@ -83,14 +83,19 @@ fn needs_escape(bytes: &[u8]) -> bool {
         .any(|&byte| ESCAPE[usize::from(byte)] != 0)
 }
 
-/// Appends `value`: a string as [`put_str`] writes it, a number or a boolean as serde_json
-/// writes it (a float that is not finite as `null`).
+/// Appends `value`: a string as [`put_str`] writes it, an integer with itoa (what serde_json
+/// uses, minus the serializer around it), a float as serde_json writes it (`null` when not
+/// finite), a boolean as its word.
 pub(crate) fn put_value(line: &mut Vec<u8>, value: &FieldValue) {
     match value {
         FieldValue::Str(text) => put_str(line, text),
-        number => {
-            // Writing a number or a boolean into a `Vec` cannot fail.
-            let _ = serde_json::to_writer(&mut *line, number);
+        FieldValue::I64(n) => line.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+        FieldValue::U64(n) => line.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+        FieldValue::Bool(true) => line.extend_from_slice(b"true"),
+        FieldValue::Bool(false) => line.extend_from_slice(b"false"),
+        float => {
+            // Writing a number into a `Vec` cannot fail.
+            let _ = serde_json::to_writer(&mut *line, float);
         }
     }
 }
@@ -155,9 +160,14 @@ mod tests {
             FieldValue::Str("a \"b\"".into()),
             FieldValue::I64(-7),
             FieldValue::U64(u64::MAX),
+            FieldValue::I64(i64::MIN),
             FieldValue::F64(0.25),
+            FieldValue::F64(1e21),
+            FieldValue::F64(-0.0),
             FieldValue::F64(f64::NAN),
+            FieldValue::F64(f64::INFINITY),
             FieldValue::Bool(true),
+            FieldValue::Bool(false),
         ];
         for value in values {
             let mut line = Vec::new();
