@@ -135,6 +135,7 @@ impl Writer {
         self.buf.extend_from_slice(encoded);
     }
 
+    #[inline]
     fn varint(&mut self, mut value: u64) {
         while value >= 0x80 {
             self.buf.push((value as u8) | 0x80);
@@ -143,12 +144,14 @@ impl Writer {
         self.buf.push(value as u8);
     }
 
+    #[inline]
     fn tag(&mut self, field: u32, wire_type: u32) {
         self.varint(u64::from(field << 3 | wire_type));
     }
 
     /// A `uint64`/`uint32`/enum field (an `int64` as `value as u64`: negative numbers take ten
     /// bytes); zero is the default and is not written.
+    #[inline]
     pub(crate) fn uint(&mut self, field: u32, value: u64) {
         if value != 0 {
             self.always_uint(field, value);
@@ -156,12 +159,14 @@ impl Writer {
     }
 
     /// A varint field written even when zero (it sits in a `oneof`).
+    #[inline]
     pub(crate) fn always_uint(&mut self, field: u32, value: u64) {
         self.tag(field, VARINT);
         self.varint(value);
     }
 
     /// A `fixed64` field; zero is not written.
+    #[inline]
     pub(crate) fn fixed64(&mut self, field: u32, value: u64) {
         if value != 0 {
             self.tag(field, FIXED64);
@@ -170,12 +175,14 @@ impl Writer {
     }
 
     /// A `double` field, written whatever its value (it sits in a `oneof`).
+    #[inline]
     pub(crate) fn double(&mut self, field: u32, value: f64) {
         self.tag(field, FIXED64);
         self.buf.extend_from_slice(&value.to_le_bytes());
     }
 
     /// A `fixed32` field; zero is not written.
+    #[inline]
     pub(crate) fn fixed32(&mut self, field: u32, value: u32) {
         if value != 0 {
             self.tag(field, FIXED32);
@@ -184,6 +191,7 @@ impl Writer {
     }
 
     /// A `bytes` or `string` field; empty is not written.
+    #[inline]
     pub(crate) fn bytes(&mut self, field: u32, value: &[u8]) {
         if !value.is_empty() {
             self.always_bytes(field, value);
@@ -191,11 +199,13 @@ impl Writer {
     }
 
     /// A `string` field; empty is not written.
+    #[inline]
     pub(crate) fn string(&mut self, field: u32, value: &str) {
         self.bytes(field, value.as_bytes());
     }
 
     /// A `bytes` or `string` field written even when empty (it sits in a `oneof`).
+    #[inline]
     pub(crate) fn always_bytes(&mut self, field: u32, value: &[u8]) {
         self.tag(field, LEN);
         self.varint(value.len() as u64);
@@ -203,6 +213,7 @@ impl Writer {
     }
 
     /// One field of a oneof (an `AnyValue`'s value), written whatever its value.
+    #[inline]
     pub(crate) fn scalar(&mut self, scalar: Scalar<'_>) {
         match scalar {
             Scalar::Bytes(field, bytes) => self.always_bytes(field, bytes),
@@ -213,6 +224,7 @@ impl Writer {
 
     /// A `KeyValue` message as field `field`: `key` (field 1) and an `AnyValue` (field 2)
     /// holding `value`, with both lengths computed up front instead of moved into place.
+    #[inline]
     pub(crate) fn key_scalar(&mut self, field: u32, key: &str, value: Scalar<'_>) {
         let any = value.size();
         let key_size = if key.is_empty() {
@@ -230,6 +242,7 @@ impl Writer {
     }
 
     /// Starts nested message `field`; its fields follow, then [`Writer::close`].
+    #[inline]
     pub(crate) fn open(&mut self, field: u32) -> Open {
         self.tag(field, LEN);
         let at = self.buf.len();
