@@ -32,5 +32,6 @@ pub mod propagation;
 pub mod recorder;
 pub mod redact;
 pub mod telemetry;
+mod threads;
 #[cfg(feature = "axum")]
 pub mod web;

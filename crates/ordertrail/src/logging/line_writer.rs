@@ -15,11 +15,13 @@
 
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tracing_subscriber::fmt::MakeWriter;
+
+use crate::threads::{finished_within, lock};
 
 /// Lines waiting to be written, at most; past it a line is dropped and counted.
 pub const QUEUE_LINES: usize = 128_000;
@@ -158,11 +160,7 @@ impl Drop for LineGuard {
         let Some(thread) = self.thread.take() else {
             return;
         };
-        let deadline = std::time::Instant::now() + self.stop_wait;
-        while !thread.is_finished() && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        if thread.is_finished() {
+        if finished_within(&thread, self.stop_wait) {
             let _ = thread.join();
         }
     }
@@ -211,10 +209,6 @@ fn take(shared: &Shared, burst: &mut Vec<u8>) -> (usize, bool) {
     waiting.idle = false;
     std::mem::swap(&mut waiting.bytes, burst);
     (std::mem::take(&mut waiting.lines), waiting.stop)
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]

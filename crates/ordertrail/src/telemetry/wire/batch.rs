@@ -11,7 +11,7 @@
 //! item held is freed by the thread that allocated it.
 
 use std::fmt;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,7 @@ use super::transport::Sender;
 use crate::telemetry::BatchSettings;
 use crate::telemetry::counting::{ExportCounters, gated};
 use crate::telemetry::gate::ExportGate;
+use crate::threads::{finished_within, lock};
 
 /// Items in one export request, at most; a full batch is sent without waiting for the delay.
 const MAX_BATCH: usize = 512;
@@ -219,12 +220,8 @@ impl<K: Kind> Batch<K> {
         let Some(thread) = lock(&self.shared.thread).take() else {
             return Ok(()); // already shut down
         };
-        let deadline = Instant::now() + timeout;
-        while !thread.is_finished() {
-            if Instant::now() >= deadline {
-                return Err(OTelSdkError::Timeout(timeout));
-            }
-            std::thread::sleep(Duration::from_millis(5));
+        if !finished_within(&thread, timeout) {
+            return Err(OTelSdkError::Timeout(timeout));
         }
         thread.join().map_err(|_| {
             OTelSdkError::InternalFailure(format!("the {} thread panicked", K::THREAD))
@@ -286,8 +283,4 @@ impl<K: Kind> Exporter<K> {
         // This thread is no runtime's: block on the export runtime's answer.
         let _ = self.sender.block_on(outcome);
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
