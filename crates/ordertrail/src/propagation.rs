@@ -29,7 +29,7 @@ pub use inbound::{
     MAX_BAGGAGE_BYTES, MAX_BAGGAGE_ENTRIES, MAX_TRACESTATE_BYTES, MAX_TRACESTATE_ENTRIES,
 };
 
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry::{Context, global};
@@ -94,6 +94,10 @@ impl std::str::FromStr for InboundTrace {
 pub fn set_trace_parent(span: &Span, parent: &Span) -> bool {
     span.set_parent(parent.context()).is_ok()
 }
+
+/// The W3C `baggage` header, as a `HeaderName`: a look-up by text parses the name first. The
+/// inbound checks and the flight recorder's flags both read it.
+pub(crate) const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 
 /// Installs the W3C Trace Context + Baggage propagator as the global one.
 pub fn install_propagators() {

@@ -25,7 +25,7 @@ use opentelemetry::trace::TraceContextExt;
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use super::InboundTrace;
+use super::{BAGGAGE, InboundTrace};
 
 /// The longest `baggage` header read, in bytes.
 pub const MAX_BAGGAGE_BYTES: usize = 8192;
@@ -56,7 +56,6 @@ pub(crate) enum Refused {
 // `HeaderName`s rather than text: a look-up by text parses the name first.
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
-const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 
 /// Applies the inbound context in `headers` to `span` (not yet entered) as `policy` says.
 pub(crate) fn apply_inbound(span: &Span, headers: &HeaderMap, policy: InboundTrace) {

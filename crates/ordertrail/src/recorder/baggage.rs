@@ -5,17 +5,14 @@
 //! propagator then passes them on with the rest of the baggage. The public edge never reads
 //! them: it removes them from a caller's header before anything else sees it.
 
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderValue};
 
-use crate::propagation::MAX_BAGGAGE_BYTES;
+use crate::propagation::{BAGGAGE, MAX_BAGGAGE_BYTES};
 
 /// Write every hop's detail.
 pub(crate) const DEBUG_FLAG: &str = "ordertrail.debug";
 /// Keep the detail: an earlier hop decided.
 pub(crate) const KEEP_FLAG: &str = "ordertrail.keep";
-
-/// A `HeaderName` rather than text: a look-up by text parses the name first.
-const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 
 /// The flags a header carries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
