@@ -80,15 +80,19 @@ pub(super) fn insert(conn: &Connection, row: &OutboxRow) -> rusqlite::Result<()>
     .map(drop)
 }
 
+/// The rows neither sent nor dead, oldest first.
+const PENDING: &str = "SELECT seq, message_id, subject, request_id, traceparent, tracestate, baggage, payload
+     FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL ORDER BY seq";
+
 /// The first `limit` rows neither sent nor dead, oldest first.
+///
+/// The statement has no `LIMIT ?`: SQLite plans a `LIMIT` with the bound value, so binding it
+/// marks the statement stale and every poll would compile it again. Rows are stepped lazily,
+/// so taking `limit` of them reads no more than `LIMIT` would.
 pub(super) fn pending(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<OutboxRow>> {
-    let mut statement = conn.prepare_cached(
-        "SELECT seq, message_id, subject, request_id, traceparent, tracestate, baggage, payload
-         FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL ORDER BY seq LIMIT ?1",
-    )?;
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = statement.query_map(params![limit], row_to_outbox)?;
-    rows.collect()
+    let mut statement = conn.prepare_cached(PENDING)?;
+    let rows = statement.query_map([], row_to_outbox)?;
+    rows.take(limit).collect()
 }
 
 /// Marks row `seq` as sent, or as dead for good.
@@ -156,6 +160,39 @@ mod tests {
             .expect("prepare");
         let ids = statement.query_map([], |r| r.get(0)).expect("query");
         ids.collect::<rusqlite::Result<_>>().expect("ids")
+    }
+
+    #[test]
+    fn pending_gives_the_oldest_rows_neither_sent_nor_dead_up_to_the_limit() {
+        let conn = Connection::open_in_memory().expect("open");
+        conn.execute_batch(SCHEMA).expect("schema");
+        for id in ["sent", "dead", "a", "b", "c"] {
+            insert(&conn, &row(id)).expect("insert");
+        }
+        mark(&conn, 1, false).expect("mark sent");
+        mark(&conn, 2, true).expect("mark dead");
+        let ids = |limit| -> Vec<String> {
+            let rows = pending(&conn, limit).expect("pending");
+            rows.into_iter().map(|r| r.message_id).collect()
+        };
+        assert_eq!(ids(2), ["a", "b"]);
+        assert_eq!(ids(10), ["a", "b", "c"]);
+        assert!(ids(0).is_empty());
+    }
+
+    #[test]
+    fn polling_the_outbox_does_not_compile_its_statement_again() {
+        let conn = Connection::open_in_memory().expect("open");
+        conn.execute_batch(SCHEMA).expect("schema");
+        insert(&conn, &row("a")).expect("insert");
+        for limit in [1, 64, 1, 64] {
+            pending(&conn, limit).expect("pending");
+        }
+        let statement = conn
+            .prepare_cached(PENDING)
+            .expect("the cached statement");
+        let reprepared = statement.get_status(rusqlite::StatementStatus::RePrepare);
+        assert_eq!(reprepared, 0, "the poll's statement was compiled again");
     }
 
     #[test]
