@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use reqwest::StatusCode;
+use reqwest::{StatusCode, Url};
 
 use super::{ATTEMPT, DeliveryError, MESSAGE_ID, Outgoing};
 
@@ -14,17 +14,38 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct HttpTransport {
     client: reqwest::Client,
-    url: String,
+    /// Parsed once, not for every delivery.
+    url: Url,
+}
+
+/// The HTTP transport could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HttpTransportError {
+    /// The HTTP client could not be built.
+    #[error("no HTTP client")]
+    Client(#[source] reqwest::Error),
+    /// Shipping's URL is not an absolute http(s) URL.
+    #[error("{0:?} is not an http(s) URL")]
+    Url(String),
 }
 
 impl HttpTransport {
     /// Delivers to `{shipping}/shipments`.
-    pub fn new(shipping: &str) -> Result<Self, reqwest::Error> {
+    ///
+    /// # Errors
+    /// The client cannot be built, or `shipping` is not an http(s) URL.
+    pub fn new(shipping: &str) -> Result<Self, HttpTransportError> {
+        let text = format!("{}/shipments", shipping.trim_end_matches('/'));
+        let url = match Url::parse(&text) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => url,
+            _ => return Err(HttpTransportError::Url(shipping.to_owned())),
+        };
         let client = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .connect_timeout(Duration::from_secs(2))
-            .build()?;
-        let url = format!("{}/shipments", shipping.trim_end_matches('/'));
+            .build()
+            .map_err(HttpTransportError::Client)?;
         Ok(Self { client, url })
     }
 
@@ -33,7 +54,7 @@ impl HttpTransport {
     pub(crate) async fn post(&self, message: &Outgoing) -> Result<(), DeliveryError> {
         let mut request = self
             .client
-            .post(&self.url)
+            .post(self.url.clone())
             .header("content-type", "application/json")
             .header(MESSAGE_ID, &message.message_id)
             .header(ATTEMPT, message.attempt)
@@ -66,4 +87,28 @@ fn error_chain(err: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deliveries_go_to_the_shipments_path_of_the_base() {
+        for base in ["http://127.0.0.1:8084", "http://127.0.0.1:8084/"] {
+            let http = HttpTransport::new(base).expect("a transport");
+            assert_eq!(http.url.as_str(), "http://127.0.0.1:8084/shipments");
+        }
+    }
+
+    #[test]
+    fn a_base_that_is_not_an_http_url_is_refused() {
+        for base in ["", "127.0.0.1:8084", "nats://127.0.0.1:4222"] {
+            let err = HttpTransport::new(base).unwrap_err();
+            assert!(
+                matches!(&err, HttpTransportError::Url(b) if b == base),
+                "{err}"
+            );
+        }
+    }
 }

@@ -34,7 +34,7 @@ pub(crate) use event::now_rfc3339;
 pub use event::{
     ATTEMPT, DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECT, Event, MESSAGE_ID, STREAM, SUBJECT,
 };
-pub use http::HttpTransport;
+pub use http::{HttpTransport, HttpTransportError};
 pub use nats::{NatsError, NatsTransport, connect};
 pub use transport::{DeliveryError, Outgoing, Transport};
 

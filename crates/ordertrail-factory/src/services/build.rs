@@ -14,7 +14,7 @@ use super::shipping::{self, ConsumerOptions, ShippingFaults, ShippingState};
 use crate::broker::Broker;
 use ordertrail::outgoing::{ClientConfig, ClientError};
 
-use super::Downstream;
+use super::{BaseUrlError, Downstream};
 use ordertrail::propagation::InboundTrace;
 
 /// Building a service failed.
@@ -27,6 +27,9 @@ pub enum BuildError {
     /// The order database could not be opened.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A peer's URL cannot be called.
+    #[error(transparent)]
+    Peer(#[from] BaseUrlError),
 }
 
 /// Where each service can be reached, as base URLs like `http://127.0.0.1:8081`.
@@ -134,8 +137,8 @@ pub fn build_router(
         ServiceName::Gateway => {
             let client = options.client.build()?;
             gateway::router(GatewayState {
-                orders: Downstream::new("orders", &peers.orders, client.clone()),
-                inventory: Downstream::new("inventory", &peers.inventory, client),
+                orders: Downstream::new("orders", &peers.orders, client.clone())?,
+                inventory: Downstream::new("inventory", &peers.inventory, client)?,
                 inbound_trace: options.gateway_inbound_trace,
             })
         }
@@ -147,8 +150,8 @@ pub fn build_router(
             };
             let state = OrdersState::new(
                 store,
-                Downstream::new("inventory", &peers.inventory, client.clone()),
-                Downstream::new("payments", &peers.payments, client),
+                Downstream::new("inventory", &peers.inventory, client.clone())?,
+                Downstream::new("payments", &peers.payments, client)?,
             );
             orders::router(state.with_relay(options.broker.clone(), &peers.shipping))
         }

@@ -4,11 +4,22 @@
 //! and nothing about what we answer our own client: that mapping happens at the handler edge.
 
 use http::StatusCode;
+use reqwest::Url;
 use reqwest_middleware::{ClientWithMiddleware, RequestBuilder};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use ordertrail::web::ErrorBody;
+
+/// A downstream service's base URL is not an absolute `http` or `https` URL.
+#[derive(Debug, thiserror::Error)]
+#[error("{service}: {base:?} is not an http(s) base URL")]
+pub struct BaseUrlError {
+    /// The service it names.
+    pub service: &'static str,
+    /// The URL given.
+    pub base: String,
+}
 
 /// A call to a downstream service did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -60,15 +71,35 @@ pub enum CallFailure {
 #[derive(Debug, Clone)]
 pub struct Downstream {
     name: &'static str,
-    base: String,
+    /// Parsed once: a call clones it and sets its path, where a string would be parsed whole
+    /// (scheme, host, port) again for every call.
+    base: Url,
     client: ClientWithMiddleware,
 }
 
 impl Downstream {
     /// `name` appears in error messages; `base` is like `http://127.0.0.1:8081`.
-    pub fn new(name: &'static str, base: impl Into<String>, client: ClientWithMiddleware) -> Self {
-        let base = base.into().trim_end_matches('/').to_owned();
-        Self { name, base, client }
+    ///
+    /// # Errors
+    /// `base` is not an absolute `http` or `https` URL.
+    pub fn new(
+        name: &'static str,
+        base: &str,
+        client: ClientWithMiddleware,
+    ) -> Result<Self, BaseUrlError> {
+        let invalid = || BaseUrlError {
+            service: name,
+            base: base.to_owned(),
+        };
+        let url = Url::parse(base).map_err(|_| invalid())?;
+        if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+            return Err(invalid());
+        }
+        Ok(Self {
+            name,
+            base: url,
+            client,
+        })
     }
 
     /// `GET {base}{path}`, decoding a JSON answer.
@@ -85,8 +116,13 @@ impl Downstream {
         self.send(self.client.post(self.url(path)).json(body)).await
     }
 
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+    /// The base URL with `path` appended to the base's own path (`http://h:1/api` and
+    /// `/orders` give `http://h:1/api/orders`).
+    fn url(&self, path: &str) -> Url {
+        let mut url = self.base.clone();
+        let joined = format!("{}{path}", url.path().trim_end_matches('/'));
+        url.set_path(&joined);
+        url
     }
 
     /// Sends and sorts the answer: 2xx decodes, 4xx is [`CallError::Rejected`], 5xx and
@@ -162,7 +198,37 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        Downstream::new("callee", base, client())
+        Downstream::new("callee", &base, client()).expect("a base URL")
+    }
+
+    #[test]
+    fn a_path_is_appended_to_the_base_and_its_own_path() {
+        let url = |base: &str, path: &str| {
+            let callee = Downstream::new("callee", base, client()).expect("a base URL");
+            callee.url(path).to_string()
+        };
+        assert_eq!(
+            url("http://127.0.0.1:8081", "/orders"),
+            "http://127.0.0.1:8081/orders"
+        );
+        assert_eq!(
+            url("http://127.0.0.1:8081/", "/orders"),
+            "http://127.0.0.1:8081/orders"
+        );
+        assert_eq!(
+            url("http://h:1/api/", "/charges/o-1"),
+            "http://h:1/api/charges/o-1"
+        );
+        assert_eq!(url("https://h/api", "/a b"), "https://h/api/a%20b");
+    }
+
+    #[test]
+    fn a_base_that_is_not_an_http_url_is_refused() {
+        for base in ["", "127.0.0.1:8081", "mailto:a@b", "ftp://h/"] {
+            let err = Downstream::new("callee", base, client()).unwrap_err();
+            assert_eq!(err.service, "callee");
+            assert_eq!(err.base, base);
+        }
     }
 
     fn conflict() -> (StatusCode, axum::Json<Value>) {
@@ -252,7 +318,8 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         drop(listener);
-        let err = Downstream::new("gone", base, client())
+        let err = Downstream::new("gone", &base, client())
+            .expect("a base URL")
             .get::<Value>("/")
             .await
             .unwrap_err();

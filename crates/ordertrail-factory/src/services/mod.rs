@@ -33,7 +33,7 @@ pub mod payments;
 pub mod shipping;
 
 pub use build::{BuildError, Endpoints, Redelivery, ServiceOptions, build_router};
-pub use downstream::{CallError, CallFailure, Downstream};
+pub use downstream::{BaseUrlError, CallError, CallFailure, Downstream};
 pub use factory::{Factory, FactoryError};
 
 use std::fmt;

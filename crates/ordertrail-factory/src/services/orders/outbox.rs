@@ -81,7 +81,8 @@ pub(super) fn insert(conn: &Connection, row: &OutboxRow) -> rusqlite::Result<()>
 }
 
 /// The rows neither sent nor dead, oldest first.
-const PENDING: &str = "SELECT seq, message_id, subject, request_id, traceparent, tracestate, baggage, payload
+const PENDING: &str =
+    "SELECT seq, message_id, subject, request_id, traceparent, tracestate, baggage, payload
      FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL ORDER BY seq";
 
 /// The first `limit` rows neither sent nor dead, oldest first.
@@ -188,9 +189,7 @@ mod tests {
         for limit in [1, 64, 1, 64] {
             pending(&conn, limit).expect("pending");
         }
-        let statement = conn
-            .prepare_cached(PENDING)
-            .expect("the cached statement");
+        let statement = conn.prepare_cached(PENDING).expect("the cached statement");
         let reprepared = statement.get_status(rusqlite::StatementStatus::RePrepare);
         assert_eq!(reprepared, 0, "the poll's statement was compiled again");
     }

@@ -102,7 +102,7 @@ impl Relay {
             Broker::Http => match HttpTransport::new(&self.shipping_url) {
                 Ok(http) => Some(Transport::Http(http)),
                 Err(err) => {
-                    tracing::error!(error = %Chain(&err), "relay not started: no HTTP client");
+                    tracing::error!(error = %Chain(&err), "relay not started");
                     None
                 }
             },
