@@ -162,9 +162,12 @@ impl OrderStore {
     }
 
     /// The first `limit` outbox rows not yet sent, oldest first.
+    ///
+    /// Not traced: the relay reads the outbox outside any request, after each order and four
+    /// times a second besides, and a trace of one `SELECT` per read would outnumber the
+    /// orders' own. The deliveries it finds are traced, in their orders' traces.
     pub async fn outbox_pending(&self, limit: usize) -> Result<Vec<OutboxRow>, StoreError> {
-        self.run("SELECT outbox", move |conn| outbox::pending(conn, limit))
-            .await
+        self.execute(move |conn| outbox::pending(conn, limit)).await
     }
 
     /// Marks outbox row `seq` as sent, or as refused for good when `dead`.
@@ -202,7 +205,6 @@ impl OrderStore {
         operation: &'static str,
         statement: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let conn = Arc::clone(&self.conn);
         let (operation, table) = match operation.split_once(' ') {
             Some((operation, table)) => (operation, table),
             None => (operation, "orders"),
@@ -214,10 +216,22 @@ impl OrderStore {
             db.operation.name = operation,
             db.collection.name = table,
         );
-        let task = span.in_scope(|| correlation::spawn_blocking(move || statement(&lock(&conn))));
-        task.await
-            .map_err(StoreError::Task)?
-            .map_err(StoreError::Database)
+        span.in_scope(|| self.execute(statement)).await
+    }
+
+    /// Runs `statement` on the blocking pool with the current request id and span.
+    fn execute<T, F>(&self, statement: F) -> impl Future<Output = Result<T, StoreError>> + use<T, F>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        let task = correlation::spawn_blocking(move || statement(&lock(&conn)));
+        async move {
+            task.await
+                .map_err(StoreError::Task)?
+                .map_err(StoreError::Database)
+        }
     }
 }
 
@@ -266,6 +280,52 @@ mod tests {
             card_last4: "4242".into(),
             request_id: "req-1".into(),
         }
+    }
+
+    /// The names (`otel.name`) of the spans made while `f` runs on this thread.
+    async fn spans_made<F: Future>(f: F) -> (F::Output, Vec<String>) {
+        use std::sync::Mutex;
+        use tracing::field::{Field, Visit};
+        use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+
+        #[derive(Clone, Default)]
+        struct Names(Arc<Mutex<Vec<String>>>);
+        impl Visit for Names {
+            fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "otel.name" {
+                    self.0
+                        .lock()
+                        .unwrap()
+                        .push(format!("{value:?}").replace('"', ""));
+                }
+            }
+        }
+        impl<S: tracing::Subscriber> Layer<S> for Names {
+            fn on_new_span(
+                &self,
+                attrs: &tracing::span::Attributes<'_>,
+                _: &tracing::span::Id,
+                _: Context<'_, S>,
+            ) {
+                attrs.record(&mut self.clone());
+            }
+        }
+        let names = Names::default();
+        let subscriber = tracing_subscriber::registry().with(names.clone());
+        let _default = tracing::subscriber::set_default(subscriber);
+        let output = f.await;
+        let made = names.0.lock().unwrap().clone();
+        (output, made)
+    }
+
+    #[tokio::test]
+    async fn the_relays_reads_of_the_outbox_make_no_span_and_its_writes_do() {
+        let store = OrderStore::in_memory().unwrap();
+        let (pending, made) = spans_made(store.outbox_pending(64)).await;
+        assert!(pending.unwrap().is_empty());
+        assert!(made.is_empty(), "a read of the outbox made spans: {made:?}");
+        let (_, made) = spans_made(store.outbox_mark(1, false)).await;
+        assert_eq!(made, ["UPDATE outbox"]);
     }
 
     #[tokio::test]
