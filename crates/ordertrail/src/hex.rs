@@ -12,6 +12,12 @@ pub(crate) fn write(out: &mut [u8], bytes: &[u8]) {
     }
 }
 
+/// `hex`, written by [`write`], as text (empty if it held a byte that is not UTF-8, which
+/// [`write`] never writes).
+pub(crate) fn as_str(hex: &[u8]) -> &str {
+    std::str::from_utf8(hex).unwrap_or_default()
+}
+
 /// Appends `bytes` as hex to `out`.
 pub(crate) fn push(out: &mut Vec<u8>, bytes: &[u8]) {
     let start = out.len();
@@ -32,5 +38,6 @@ mod tests {
         let mut out = [b'-'; 6];
         write(&mut out, &[0x00, 0xff]);
         assert_eq!(&out, b"00ff--");
+        assert_eq!(as_str(&out[..4]), "00ff");
     }
 }

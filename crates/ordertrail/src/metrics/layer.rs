@@ -202,9 +202,13 @@ impl HttpSpan {
             .trace
             .as_ref()
             .filter(|t| t.is_valid() && t.is_sampled())?;
+        let mut trace_id = [0; 32];
+        crate::hex::write(&mut trace_id, &trace.trace_id().to_bytes());
+        let mut span_id = [0; 16];
+        crate::hex::write(&mut span_id, &trace.span_id().to_bytes());
         Some(ExemplarLabels::new(
-            &trace.trace_id().to_string(),
-            &trace.span_id().to_string(),
+            crate::hex::as_str(&trace_id),
+            crate::hex::as_str(&span_id),
             self.fields.request_id.as_deref(),
         ))
     }
