@@ -111,7 +111,7 @@ where
         let record = flat.of(event, ctx);
         line.clear();
         let level = *event.metadata().level();
-        self.format(line, level, record, SystemTime::now(), None);
+        self.format(line, level, record, record.time_or_now(), None);
         if let Err(err) = self
             .make_writer
             .make_writer_for(event.metadata())

@@ -256,7 +256,7 @@ pub(crate) fn encode_line(
     let live = Kept {
         level,
         target,
-        time: SystemTime::now(),
+        time: record.time_or_now(),
         marker: None,
     };
     encode(line, record, default_service, head, &live);
@@ -631,6 +631,16 @@ pub(super) mod tests {
 
     fn worker(index: u32) -> Vec<(String, Value)> {
         vec![("worker".to_owned(), json!(index))]
+    }
+
+    #[test]
+    fn a_line_shows_the_time_its_event_was_flattened_at() {
+        let record = FlatRecord {
+            time: Some(SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_500)),
+            ..FlatRecord::default()
+        };
+        let line = encode(&record, &LineHead::new(7, &[]));
+        assert_eq!(line["timestamp"], "1970-01-01T00:00:01.500000Z");
     }
 
     #[test]

@@ -55,8 +55,13 @@ impl OtlpLogLayer {
 
     fn emit(&self, event: &Event<'_>, record: &FlatRecord) {
         let meta = event.metadata();
-        let now = SystemTime::now();
-        self.emit_at(*meta.level(), meta.target(), record, now, None);
+        self.emit_at(
+            *meta.level(),
+            meta.target(),
+            record,
+            record.time_or_now(),
+            None,
+        );
     }
 
     fn emit_at(

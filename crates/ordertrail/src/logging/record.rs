@@ -2,6 +2,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::num::NonZeroU64;
+use std::time::SystemTime;
 
 use opentelemetry::trace::{SpanContext, TraceContextExt};
 
@@ -48,6 +49,10 @@ pub struct FlatRecord {
     pub trace: Option<SpanContext>,
     /// Every other field, flattened.
     pub fields: Fields,
+    /// When the event happened: read once, when it is flattened, so that its JSON line, its
+    /// human line and its OTLP record show the same time. `None` (a record built by hand)
+    /// reads the clock when an output writes it.
+    pub time: Option<SystemTime>,
 }
 
 impl FlatRecord {
@@ -60,6 +65,7 @@ impl FlatRecord {
         if let Some(scope) = ctx.event_scope(event) {
             self.fill_spans(scope.from_root());
         }
+        self.time = Some(SystemTime::now());
         let mut visitor = EventFields {
             message: None,
             fields: Some(&mut self.fields),
@@ -126,6 +132,12 @@ impl FlatRecord {
         self.service = None;
         self.trace = None;
         self.fields.clear();
+        self.time = None;
+    }
+
+    /// [`time`](Self::time), or now when it was not read.
+    pub(crate) fn time_or_now(&self) -> SystemTime {
+        self.time.unwrap_or_else(SystemTime::now)
     }
 }
 
@@ -349,6 +361,45 @@ pub(crate) mod tests {
         assert_eq!(fills() - before, 3);
         assert_eq!(first.seen(), second.seen());
         assert_eq!(first.seen().len(), 3);
+    }
+
+    /// Records the time of each event it flattens.
+    #[derive(Clone, Default)]
+    struct Times(Arc<Mutex<Vec<Option<SystemTime>>>>);
+
+    impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Times {
+        fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+            with_scratch(|scratch| {
+                let time = scratch.flat.of(event, &ctx).time;
+                self.0
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(time);
+            });
+        }
+    }
+
+    #[test]
+    fn outputs_between_the_marks_give_an_event_one_time() {
+        enable_every_callsite();
+        let (first, second) = (Times::default(), Times::default());
+        let subscriber = tracing_subscriber::registry()
+            .with(EventMark::Open)
+            .with(first.clone())
+            .with(second.clone())
+            .with(EventMark::Close);
+        let before = SystemTime::now();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!("one");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            tracing::info!("two");
+        });
+        let first = first.0.lock().unwrap().clone();
+        assert_eq!(first, *second.0.lock().unwrap());
+        let [Some(one), Some(two)] = first[..] else {
+            panic!("each event read the clock: {first:?}");
+        };
+        assert!(before <= one && one < two, "{before:?} {one:?} {two:?}");
     }
 
     #[test]

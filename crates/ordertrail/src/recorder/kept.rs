@@ -69,6 +69,7 @@ impl KeptEvent {
     pub fn record(&self) -> FlatRecord {
         let mut record = FlatRecord::clone(&self.spans);
         record.add_event(self.message.as_ref(), &self.fields);
+        record.time = Some(self.time);
         record
     }
 

@@ -181,6 +181,7 @@ mod tests {
                 ("ratio", FieldValue::F64(0.5)),
                 ("retry", FieldValue::Bool(true)),
             ],
+            time: None,
         }
     }
 
