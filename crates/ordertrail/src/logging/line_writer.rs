@@ -2,12 +2,12 @@
 //!
 //! A line is appended to a shared buffer under a short lock; the writer thread swaps that
 //! buffer for an empty one and writes everything it took as one burst. Nothing is allocated
-//! per line, and the writer thread is woken only when it waits for an empty buffer: while it
-//! writes a burst, the next one gathers without a wake-up, and once woken it lets lines
-//! gather for [`GATHER`] before it writes. Under load it is woken rarely or never, instead of
-//! once per line; a line waits at most that long more. (tracing-appender's writer, used
-//! before, copies each line into a `Vec` of its own and sends it through a channel, which its
-//! thread takes one by one.)
+//! per line, and the writer thread is woken only when it waits for an empty buffer: once woken,
+//! and after each burst, it sleeps [`GATHER`] while the next lines gather, and goes back to
+//! waiting only when none came. Under load no request thread wakes it: it writes one burst
+//! per [`GATHER`] on its own clock, instead of being woken once per line; a line waits at most
+//! that long more. (tracing-appender's writer, used before, copies each line into a `Vec` of
+//! its own and sends it through a channel, which its thread takes one by one.)
 //!
 //! The buffer is bounded: past [`QUEUE_LINES`] lines waiting, a line is dropped and counted
 //! ([`LineWriter::dropped_lines`]), never waited for, so a slow terminal or disk never slows
@@ -32,8 +32,11 @@ const KEEP_BYTES: usize = 4 << 20;
 /// How long dropping a [`LineGuard`] waits for the writer thread to finish.
 pub const STOP_WAIT: Duration = Duration::from_secs(5);
 
-/// How long the writer thread lets lines gather after a line woke it, before it writes them.
-const GATHER: Duration = Duration::from_millis(1);
+/// How long the writer thread lets lines gather, after a line woke it and after each burst,
+/// before it writes them. Under the overhead bench's load, 1 ms (a burst and two thread
+/// switches per millisecond, on the requests' core) cost about 5% more server CPU per request
+/// than 5 ms (BENCHMARKS.md).
+const GATHER: Duration = Duration::from_millis(5);
 
 /// Writes each line it is given, whole, from a thread of its own; cheap to clone.
 #[derive(Clone)]
@@ -182,6 +185,11 @@ fn run(shared: &Shared, mut sink: impl Bursts) {
         if stop && lines == 0 {
             sink.finish();
             return;
+        }
+        if lines > 0 && !stop {
+            // Lines are coming: let the next ones gather on their own, rather than go idle
+            // and have the next line's thread wake this one.
+            std::thread::sleep(GATHER);
         }
     }
 }
