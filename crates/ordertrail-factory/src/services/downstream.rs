@@ -117,7 +117,8 @@ impl Downstream {
     }
 
     /// The base URL with `path` appended to the base's own path (`http://h:1/api` and
-    /// `/orders` give `http://h:1/api/orders`).
+    /// `/orders` give `http://h:1/api/orders`). `path` is a path only: a `?` in it is
+    /// escaped, not the start of a query.
     fn url(&self, path: &str) -> Url {
         let mut url = self.base.clone();
         let joined = format!("{}{path}", url.path().trim_end_matches('/'));
@@ -220,6 +221,7 @@ mod tests {
             "http://h:1/api/charges/o-1"
         );
         assert_eq!(url("https://h/api", "/a b"), "https://h/api/a%20b");
+        assert_eq!(url("http://h:1", "/o?x=1"), "http://h:1/o%3Fx=1");
     }
 
     #[test]
