@@ -261,9 +261,9 @@ fn env_number<T: std::str::FromStr>(
 }
 
 pub(crate) fn http_url(flag: &'static str, value: String) -> Result<String, ConfigError> {
-    match reqwest::Url::parse(&value) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Ok(value),
-        _ => Err(ConfigError::Url { flag, value }),
+    match ordertrail_factory::http_url::parse(&value) {
+        Some(_) => Ok(value),
+        None => Err(ConfigError::Url { flag, value }),
     }
 }
 

@@ -10,8 +10,10 @@
 //! - [`web`]: what the services share: [`web::AppError`] and [`web::AppJson`].
 //! - [`journey`]: one request id followed across services: span waterfall and its log lines.
 //! - [`load`]: the load generator: orders at a rate or concurrency, latency histogram, summary.
+//! - [`http_url`]: the check every URL the factory calls passes.
 
 pub mod broker;
+pub mod http_url;
 pub mod journey;
 pub mod load;
 pub mod services;

@@ -37,10 +37,8 @@ impl HttpTransport {
     /// The client cannot be built, or `shipping` is not an http(s) URL.
     pub fn new(shipping: &str) -> Result<Self, HttpTransportError> {
         let text = format!("{}/shipments", shipping.trim_end_matches('/'));
-        let url = match Url::parse(&text) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => url,
-            _ => return Err(HttpTransportError::Url(shipping.to_owned())),
-        };
+        let url = crate::http_url::parse(&text)
+            .ok_or_else(|| HttpTransportError::Url(shipping.to_owned()))?;
         let client = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .connect_timeout(Duration::from_secs(2))

@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use reqwest::Url;
-
 /// The items of the seeded catalog that load orders pick from, uniformly.
 pub const DEFAULT_SKUS: [&str; 4] = ["mug-classic", "tee-logo", "beans-espresso", "sticker-pack"];
 
@@ -166,8 +164,7 @@ impl LoadConfig {
 
     /// Checks every setting.
     pub fn check(&self) -> Result<(), LoadConfigError> {
-        let url = Url::parse(&self.gateway).ok();
-        if !url.is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host()) {
+        if crate::http_url::parse(&self.gateway).is_none() {
             return Err(LoadConfigError::Gateway(self.gateway.clone()));
         }
         let zeros = [

@@ -87,14 +87,10 @@ impl Downstream {
         base: &str,
         client: ClientWithMiddleware,
     ) -> Result<Self, BaseUrlError> {
-        let invalid = || BaseUrlError {
+        let url = crate::http_url::parse(base).ok_or_else(|| BaseUrlError {
             service: name,
             base: base.to_owned(),
-        };
-        let url = Url::parse(base).map_err(|_| invalid())?;
-        if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
-            return Err(invalid());
-        }
+        })?;
         Ok(Self {
             name,
             base: url,
