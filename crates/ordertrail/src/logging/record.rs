@@ -284,6 +284,7 @@ pub(crate) fn with_scratch(mut f: impl FnMut(&mut Scratch)) {
 pub(crate) mod tests {
     use std::sync::{Arc, Mutex, PoisonError};
 
+    use tracing_subscriber::Registry;
     use tracing_subscriber::filter::filter_fn;
     use tracing_subscriber::layer::SubscriberExt;
 
@@ -343,15 +344,24 @@ pub(crate) mod tests {
         FILLS.with(Cell::get)
     }
 
+    /// `first` and `second` between the two marks, as the stack puts its log outputs.
+    fn between_marks(
+        first: impl Layer<Registry> + Send + Sync + 'static,
+        second: impl Layer<Registry> + Send + Sync + 'static,
+    ) -> impl Subscriber + Send + Sync {
+        tracing_subscriber::registry().with(vec![
+            EventMark::Open.boxed(),
+            first.boxed(),
+            second.boxed(),
+            EventMark::Close.boxed(),
+        ])
+    }
+
     #[test]
     fn outputs_between_the_marks_flatten_each_event_once() {
         enable_every_callsite();
         let (first, second) = (Output::default(), Output::default());
-        let subscriber = tracing_subscriber::registry()
-            .with(EventMark::Open)
-            .with(first.clone())
-            .with(second.clone())
-            .with(EventMark::Close);
+        let subscriber = between_marks(first.clone(), second.clone());
         let before = fills();
         tracing::subscriber::with_default(subscriber, || {
             for n in 0..3 {
@@ -383,11 +393,7 @@ pub(crate) mod tests {
     fn outputs_between_the_marks_give_an_event_one_time() {
         enable_every_callsite();
         let (first, second) = (Times::default(), Times::default());
-        let subscriber = tracing_subscriber::registry()
-            .with(EventMark::Open)
-            .with(first.clone())
-            .with(second.clone())
-            .with(EventMark::Close);
+        let subscriber = between_marks(first.clone(), second.clone());
         let before = SystemTime::now();
         tracing::subscriber::with_default(subscriber, || {
             tracing::info!("one");
@@ -413,11 +419,7 @@ pub(crate) mod tests {
             *calls += 1;
             *calls % 2 == 1
         });
-        let subscriber = tracing_subscriber::registry()
-            .with(EventMark::Open)
-            .with(first.clone().with_filter(every_other))
-            .with(second.clone())
-            .with(EventMark::Close);
+        let subscriber = between_marks(first.clone().with_filter(every_other), second.clone());
         tracing::subscriber::with_default(subscriber, || {
             for n in 0..4 {
                 tracing::info!(n, "event");
@@ -434,11 +436,7 @@ pub(crate) mod tests {
             ..Output::default()
         };
         let second = Output::default();
-        let subscriber = tracing_subscriber::registry()
-            .with(EventMark::Open)
-            .with(first.clone())
-            .with(second.clone())
-            .with(EventMark::Close);
+        let subscriber = between_marks(first.clone(), second.clone());
         tracing::subscriber::with_default(subscriber, || tracing::info!(n = 7, "outer"));
         // tracing does not re-enter a subscriber from inside its own dispatch: the nested
         // event goes nowhere, and the second output still reads the outer one.
