@@ -61,7 +61,7 @@ pub fn last4(digits: &str) -> &str {
 
 /// `text` with every card-like number masked as `[card ••••1234]`. Borrows when there is none.
 pub fn mask_cards(text: &str) -> Cow<'_, str> {
-    if too_few_digits(text) {
+    if too_few_digits(text) || !find::may_hold_card(text.as_bytes()) {
         return Cow::Borrowed(text);
     }
     let Some(mut found) = find::next_card(text) else {
@@ -112,7 +112,7 @@ fn push_mask(out: &mut String, number: &str) {
 
 /// Whether `text` holds a card-like number that [`mask_cards`] would mask.
 pub fn contains_card(text: &str) -> bool {
-    find::next_card(text).is_some()
+    find::may_hold_card(text.as_bytes()) && find::next_card(text).is_some()
 }
 
 #[cfg(test)]

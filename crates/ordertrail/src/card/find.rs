@@ -1,4 +1,5 @@
-//! Finding a card-like number in text: [`next_card`].
+//! Finding a card-like number in text: [`next_card`], and [`may_hold_card`], the quick test
+//! that spares it most texts.
 //!
 //! # What counts as card-like
 //! A *run* is digit groups joined by separators (see [`super::separator`]); at most
@@ -28,6 +29,58 @@ const MAX_SEPARATORS: usize = 3;
 
 /// The most groups of one run looked at; a longer run is read as several.
 const MAX_GROUPS: usize = 24;
+
+/// Whether some stretch of `bytes` that one candidate could span holds 13 digits: the quick
+/// test that spares [`next_card`] most strings with many digits (paths and ids with UUIDs in
+/// them, timestamps, trace ids).
+///
+/// A candidate spans only digits and separators: ASCII separators, percent-encodings (`%`,
+/// then two hex digits) and non-ASCII separators. Any other ASCII byte (a letter, `,`, `=`,
+/// `"`, ...) ends a stretch; hex letters do not when the text has a `%` anywhere. The test
+/// counts the digits of percent-encodings too and lets every non-ASCII byte through, so it may
+/// say yes where [`next_card`] finds nothing, never the reverse.
+///
+/// It does not read every byte. Any 13 bytes in a row include one whose index is 12 more than
+/// a multiple of 13, so it probes every 13th byte; a probe that ends a stretch rules out every
+/// stretch through it, and only a probe inside a stretch reads that stretch.
+pub(super) fn may_hold_card(bytes: &[u8]) -> bool {
+    let min = *DIGITS.start();
+    let percent = bytes.contains(&b'%');
+    let ends = |byte: &u8| ends_stretch(*byte, percent);
+    let mut probe = min - 1;
+    while probe < bytes.len() {
+        if ends(&bytes[probe]) {
+            probe += min;
+            continue;
+        }
+        let start = bytes[..probe].iter().rposition(ends).map_or(0, |p| p + 1);
+        let end = bytes[probe..]
+            .iter()
+            .position(ends)
+            .map_or(bytes.len(), |p| probe + p);
+        if bytes[start..end]
+            .iter()
+            .filter(|b| b.is_ascii_digit())
+            .count()
+            >= min
+        {
+            return true;
+        }
+        probe = end + min;
+    }
+    false
+}
+
+/// Whether `byte` cannot be inside a candidate; in a text with a `%` (`percent`), hex letters
+/// can.
+#[inline]
+fn ends_stretch(byte: u8, percent: bool) -> bool {
+    match byte {
+        b'0'..=b'9' | b' ' | b'-' | b'.' | b'_' | b'/' | b'+' | b':' | b'\t' | 0x80.. => false,
+        b'%' | b'a'..=b'f' | b'A'..=b'F' => !percent,
+        _ => true,
+    }
+}
 
 /// The byte range of the first card-like candidate in `text`, from its first digit to its last.
 pub(super) fn next_card(text: &str) -> Option<(usize, usize)> {
@@ -182,6 +235,82 @@ fn in_hex_id(bytes: &[u8], at: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_quick_test_passes_every_card_and_stops_at_other_bytes() {
+        for card in [
+            "4242424242424242",
+            "card4242424242424242x",
+            "4242%204242%2D4242%2d4242",
+            "4242%C2%A04242%C2%A04242%C2%A04242",
+            "4242\u{2013}4242\u{2013}4242\u{2013}4242",
+            "3782 822463 10005",
+            // A stretch read and turned down, then the shortest card right after it.
+            "12-34-56-78-90-1x4222222222222",
+        ] {
+            assert!(next_card(card).is_some(), "{card}");
+            assert!(may_hold_card(card.as_bytes()), "{card}");
+        }
+        // The shortest card (13 digits, 13 bytes) at every offset between letters.
+        for before in 0..30 {
+            for after in 0..3 {
+                let text = format!("{}4222222222222{}", "x".repeat(before), "y".repeat(after));
+                assert!(next_card(&text).is_some(), "{text}");
+                assert!(may_hold_card(text.as_bytes()), "{text}");
+            }
+        }
+        for text in [
+            "/reservations/01a23903-24b3-76ec-a5be-b5b0d906ff59/commit",
+            "2026-12-02T23:07:17.938011Z",
+            "4242424242,424242",
+            "424242424242g4242",
+        ] {
+            assert!(!may_hold_card(text.as_bytes()), "{text}");
+        }
+    }
+
+    /// The quick test never turns away a text in which [`next_card`] finds a candidate:
+    /// checked on texts drawn from digits, every kind of separator and the bytes that end a
+    /// stretch, with cards planted in some of them.
+    #[test]
+    fn the_quick_test_never_hides_a_card_from_the_search() {
+        const PIECES: [&str; 16] = [
+            "4242",
+            "0002",
+            "37",
+            "8",
+            " ",
+            "-",
+            "%20",
+            "%2D",
+            "%C2%A0",
+            "\u{2013}",
+            "a",
+            "F",
+            "%",
+            ",",
+            "=",
+            "4000 0000 0000 0002",
+        ];
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move |below: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            usize::try_from(state % below as u64).expect("below fits")
+        };
+        let mut found = 0;
+        for _ in 0..20_000 {
+            let text: String = (0..1 + next(14))
+                .map(|_| PIECES[next(PIECES.len())])
+                .collect();
+            if next_card(&text).is_some() {
+                found += 1;
+                assert!(may_hold_card(text.as_bytes()), "{text:?}");
+            }
+        }
+        assert!(found > 1_000, "the texts held cards: {found}");
+    }
 
     #[test]
     fn a_uuid_is_hex_with_dashes_at_its_four_places_only() {

@@ -71,7 +71,9 @@ fn attributes(labels: &HttpLabels) -> Vec<KeyValue> {
     if labels.overflow {
         return vec![KeyValue::new("otel.metric.overflow", true)];
     }
-    let mut attributes = vec![KeyValue::new("http.request.method", labels.method)];
+    // The most a series has: method, route, status, error type, address and port.
+    let mut attributes = Vec::with_capacity(6);
+    attributes.push(KeyValue::new("http.request.method", labels.method));
     if let Some(route) = &labels.route {
         attributes.push(KeyValue::new("http.route", route.clone()));
     }
