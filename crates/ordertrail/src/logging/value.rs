@@ -2,7 +2,8 @@
 
 use serde::ser::{Serialize, Serializer};
 pub use smol_str::SmolStr;
-use std::fmt;
+use std::cell::RefCell;
+use std::fmt::{self, Write as _};
 use tracing::field::{Field, Visit};
 
 /// One field value as recorded. Text up to 23 bytes is held in place and longer text behind a
@@ -125,7 +126,7 @@ impl Visit for SpanFields {
         self.put(field, || display_chain(value));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.put(field, || text(&format!("{value:?}")));
+        self.put(field, || debug_text(value));
     }
 }
 
@@ -166,7 +167,7 @@ impl Visit for EventFields<'_> {
         self.put(field, display_chain(value));
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.put(field, text(&format!("{value:?}")));
+        self.put(field, debug_text(value));
     }
 }
 
@@ -182,6 +183,32 @@ fn display_chain(err: &(dyn std::error::Error + 'static)) -> FieldValue {
     self::text(&text)
 }
 
+/// The most [`debug_text`]'s buffer keeps between values: one huge value does not stay.
+const RENDERED_KEPT: usize = 4096;
+
+thread_local! {
+    /// Where [`debug_text`] renders a value before it is masked and kept.
+    static RENDERED: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// A value recorded with `?` or `%` (an event's message among them), rendered, then masked as
+/// [`text`] masks. It is rendered into a buffer kept per thread, not a new `String` per value;
+/// a `Debug` impl that logs while it is being rendered gets a `String` of its own.
+fn debug_text(value: &dyn fmt::Debug) -> FieldValue {
+    RENDERED.with(|rendered| match rendered.try_borrow_mut() {
+        Ok(mut rendered) => {
+            rendered.clear();
+            let _ = write!(rendered, "{value:?}");
+            let kept = text(&rendered);
+            if rendered.capacity() > RENDERED_KEPT {
+                *rendered = String::new();
+            }
+            kept
+        }
+        Err(_) => text(&format!("{value:?}")),
+    })
+}
+
 /// A string value, with card-like numbers masked (see [`crate::redact`]).
 fn text(value: &str) -> FieldValue {
     FieldValue::Str(SmolStr::new(crate::redact::redact(value)))
@@ -190,6 +217,34 @@ fn text(value: &str) -> FieldValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A value whose `Debug` renders another value the same way while it is rendered.
+    struct Nested;
+
+    impl fmt::Debug for Nested {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            let inner = debug_text(&"inner");
+            write!(f, "outer({inner:?})")
+        }
+    }
+
+    #[test]
+    fn a_value_rendered_inside_another_and_a_huge_one_are_both_kept_whole() {
+        let FieldValue::Str(nested) = debug_text(&Nested) else {
+            panic!("a string");
+        };
+        assert_eq!(nested, r#"outer(Str("\"inner\""))"#);
+        let huge = "x".repeat(3 * RENDERED_KEPT);
+        let FieldValue::Str(kept) = debug_text(&format_args!("{huge}")) else {
+            panic!("a string");
+        };
+        assert!(kept == huge, "the huge value was cut: {} bytes", kept.len());
+        RENDERED.with(|r| assert!(r.borrow().capacity() <= RENDERED_KEPT));
+        let FieldValue::Str(after) = debug_text(&4.5) else {
+            panic!("a string");
+        };
+        assert_eq!(after, "4.5");
+    }
 
     #[test]
     fn the_librarys_span_attributes_stay_out_of_log_lines() {
