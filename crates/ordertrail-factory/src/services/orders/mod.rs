@@ -15,10 +15,12 @@
 //! - `store`: [`OrderStore`], the SQLite table of orders, and its [`StoreError`].
 //! - `outbox`: the outbox table and its [`OutboxRow`].
 //! - `relay`: the task delivering the outbox, at least once.
+//! - `stamp`: the time a row is written.
 //! - `workflow`: the steps above, as functions of [`OrdersState`], and their [`PlaceError`].
 
 mod outbox;
 mod relay;
+mod stamp;
 mod store;
 mod workflow;
 

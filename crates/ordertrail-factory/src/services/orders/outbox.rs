@@ -12,6 +12,7 @@ use std::borrow::Cow;
 
 use rusqlite::{Connection, params};
 
+use super::stamp;
 use crate::broker::Event;
 use ordertrail::propagation::Carrier;
 
@@ -65,8 +66,8 @@ impl OutboxRow {
 pub(super) fn insert(conn: &Connection, row: &OutboxRow) -> rusqlite::Result<()> {
     let field = |name| row.carrier.get(name).map(redact);
     conn.prepare_cached(
-        "INSERT INTO outbox (message_id, subject, request_id, traceparent, tracestate, baggage, payload)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO outbox (message_id, subject, request_id, traceparent, tracestate, baggage, payload, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
             row.message_id,
@@ -76,6 +77,7 @@ pub(super) fn insert(conn: &Connection, row: &OutboxRow) -> rusqlite::Result<()>
             field("tracestate"),
             field("baggage"),
             row.payload,
+            stamp::now(),
         ])
     .map(drop)
 }
@@ -99,11 +101,13 @@ pub(super) fn pending(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<O
 /// Marks row `seq` as sent, or as dead for good.
 pub(super) fn mark(conn: &Connection, seq: i64, dead: bool) -> rusqlite::Result<()> {
     let sql = if dead {
-        "UPDATE outbox SET dead_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE seq = ?1"
+        "UPDATE outbox SET dead_at = ?2 WHERE seq = ?1"
     } else {
-        "UPDATE outbox SET sent_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE seq = ?1"
+        "UPDATE outbox SET sent_at = ?2 WHERE seq = ?1"
     };
-    conn.prepare_cached(sql)?.execute(params![seq]).map(drop)
+    conn.prepare_cached(sql)?
+        .execute(params![seq, stamp::now()])
+        .map(drop)
 }
 
 /// Deletes the sent rows but the newest `keep`; how many it deleted. Pending rows stay, and so

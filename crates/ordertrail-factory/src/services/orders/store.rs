@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::outbox::{self, OutboxRow};
+use super::stamp;
 use crate::services::api::{Order, OrderStatus};
 use ordertrail::correlation;
 
@@ -102,8 +103,8 @@ impl OrderStore {
         let order = redacted(order);
         self.run("INSERT", move |conn| {
             conn.prepare_cached(
-                "INSERT INTO orders (order_id, request_id, sku, quantity, amount_cents, card_last4, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO orders (order_id, request_id, sku, quantity, amount_cents, card_last4, status, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?
             .execute(params![
                     order.order_id,
@@ -112,7 +113,8 @@ impl OrderStore {
                     order.quantity,
                     order.amount_cents,
                     order.card_last4,
-                    order.status.as_str()
+                    order.status.as_str(),
+                    stamp::now()
                 ])
             .map(drop)
         })
@@ -129,9 +131,14 @@ impl OrderStore {
         self.run("UPDATE", move |conn| {
             conn.prepare_cached(
                 "UPDATE orders SET status = ?2, amount_cents = COALESCE(?3, amount_cents),
-                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE order_id = ?1",
+                 updated_at = ?4 WHERE order_id = ?1",
             )?
-            .execute(params![order_id, status.as_str(), amount_cents])
+            .execute(params![
+                order_id,
+                status.as_str(),
+                amount_cents,
+                stamp::now()
+            ])
             .map(drop)
         })
         .await
@@ -147,13 +154,14 @@ impl OrderStore {
         self.run("TRANSACTION", move |conn| {
             let tx = conn.unchecked_transaction()?;
             tx.prepare_cached(
-                "UPDATE orders SET status = ?2, amount_cents = ?3,
-                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE order_id = ?1",
+                "UPDATE orders SET status = ?2, amount_cents = ?3, updated_at = ?4
+                 WHERE order_id = ?1",
             )?
             .execute(params![
                 order_id,
                 OrderStatus::Confirmed.as_str(),
-                amount_cents
+                amount_cents,
+                stamp::now()
             ])?;
             outbox::insert(&tx, &row)?;
             tx.commit()
