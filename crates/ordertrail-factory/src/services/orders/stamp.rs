@@ -32,7 +32,7 @@ mod tests {
         };
         assert_eq!(shape(&ours), shape(&theirs), "{ours} against {theirs}");
         assert_eq!(shape(&ours), "9999-99-99T99:99:99.999Z");
-        // Written a moment apart, the two differ by at most a second.
+        // Ours is made before the statement runs: its second is not after SQLite's.
         let seconds = |text: &str| text[..19].to_owned();
         let (a, b) = (seconds(&ours), seconds(&theirs));
         assert!(a <= b, "{ours} after {theirs}");
