@@ -292,17 +292,11 @@ mod tests {
             "=",
             "4000 0000 0000 0002",
         ];
-        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move |below: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            usize::try_from(state % below as u64).expect("below fits")
-        };
+        let mut rng = fastrand::Rng::with_seed(7);
         let mut found = 0;
         for _ in 0..20_000 {
-            let text: String = (0..1 + next(14))
-                .map(|_| PIECES[next(PIECES.len())])
+            let text: String = (0..rng.usize(1..=14))
+                .map(|_| PIECES[rng.usize(..PIECES.len())])
                 .collect();
             if next_card(&text).is_some() {
                 found += 1;
