@@ -171,7 +171,7 @@ impl Downstream {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::time::Duration;
 
     use axum::Router;
@@ -234,7 +234,8 @@ mod tests {
         (StatusCode::CONFLICT, axum::Json(body))
     }
 
-    fn client() -> ClientWithMiddleware {
+    /// A client with a 300 ms timeout and no middleware.
+    pub(crate) fn client() -> ClientWithMiddleware {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_millis(300))
             .build()

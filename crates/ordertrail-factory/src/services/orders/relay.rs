@@ -269,6 +269,39 @@ mod tests {
             .expect("confirm");
     }
 
+    /// A dispatch still running when the orders service's state is dropped (the service
+    /// stopped) holds no part of the relay: rows confirmed after that are not delivered.
+    #[tokio::test]
+    async fn a_running_dispatch_does_not_keep_the_relay_alive() {
+        let (shipping_url, shipped) = shipping_refusing_poison().await;
+        let store = OrderStore::in_memory().expect("store");
+        let downstream = |name| {
+            let client = crate::services::downstream::tests::client();
+            crate::services::downstream::Downstream::new(name, "http://127.0.0.1:9", client)
+                .expect("a base URL")
+        };
+        let state = crate::services::orders::OrdersState::new(
+            store.clone(),
+            downstream("inventory"),
+            downstream("payments"),
+        )
+        .with_relay(Broker::Http, &shipping_url);
+        confirm(&store, "before").await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while shipped.lock().expect("lock").is_empty() {
+            assert!(tokio::time::Instant::now() < deadline, "the relay runs");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+
+        let dispatch = state.dispatch("before".to_owned());
+        drop(state);
+        confirm(&store, "after").await;
+        // Four of the relay's polls.
+        tokio::time::sleep(POLL_EVERY * 4).await;
+        assert_eq!(*shipped.lock().expect("lock"), ["before"]);
+        drop(dispatch);
+    }
+
     #[tokio::test]
     async fn an_event_that_keeps_failing_does_not_hold_back_later_ones() {
         let (shipping_url, shipped) = shipping_refusing_poison().await;

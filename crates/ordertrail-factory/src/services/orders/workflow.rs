@@ -119,19 +119,26 @@ impl OrdersState {
     }
 
     /// Step 3, after the response: commits the reservation and marks the order dispatched.
-    pub(super) async fn dispatch(self, order_id: String) {
-        let path = format!("/reservations/{order_id}/commit");
-        if let Err(err) = self.inventory.post::<_, Reservation>(&path, &()).await {
-            tracing::error!(error = %Chain(&err), "dispatch failed: reservation not committed");
-            return;
-        }
-        match self
-            .store
-            .set_status(order_id, OrderStatus::Dispatched, None)
-            .await
-        {
-            Ok(()) => tracing::info!("order dispatched"),
-            Err(err) => tracing::error!(error = %Chain(&err), "dispatch failed: status not stored"),
+    ///
+    /// The task holds the store and the inventory client only, not this state: a dispatch
+    /// still running when the service stops does not keep the relay running after it.
+    pub(super) fn dispatch(&self, order_id: String) -> impl Future<Output = ()> + Send + 'static {
+        let (store, inventory) = (self.store.clone(), self.inventory.clone());
+        async move {
+            let path = format!("/reservations/{order_id}/commit");
+            if let Err(err) = inventory.post::<_, Reservation>(&path, &()).await {
+                tracing::error!(error = %Chain(&err), "dispatch failed: reservation not committed");
+                return;
+            }
+            match store
+                .set_status(order_id, OrderStatus::Dispatched, None)
+                .await
+            {
+                Ok(()) => tracing::info!("order dispatched"),
+                Err(err) => {
+                    tracing::error!(error = %Chain(&err), "dispatch failed: status not stored");
+                }
+            }
         }
     }
 
