@@ -56,9 +56,24 @@ async fn a_lost_sent_mark_publishes_again_and_the_order_ships_once() {
         count("order shipped", &order_id) == 1
     })
     .await;
+    // The first run publishes, logs it, then marks the row; shipping can finish before either.
+    // Stop only once all three happened, so that the lost mark below is the only one.
+    eventually("published", Duration::from_secs(10), || {
+        count("outbox event published", &order_id) == 1
+    })
+    .await;
+    let conn = rusqlite::Connection::open(&db).expect("opens");
+    let sent = || {
+        conn.query_row(
+            "SELECT sent_at IS NOT NULL FROM outbox WHERE message_id = ?1",
+            [&order_id],
+            |row| row.get::<_, bool>(0),
+        )
+        .expect("the order's outbox row")
+    };
+    eventually("marked sent", Duration::from_secs(10), sent).await;
     first.stop().await;
 
-    let conn = rusqlite::Connection::open(&db).expect("opens");
     let unmarked = conn
         .execute(
             "UPDATE outbox SET sent_at = NULL WHERE message_id = ?1",
