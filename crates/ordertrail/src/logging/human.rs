@@ -186,14 +186,12 @@ fn put_clock_millis(line: &mut Vec<u8>, time: SystemTime) {
 }
 
 /// Writes a value with control characters escaped, so the line stays one line; a float with
-/// three decimals.
+/// three decimals; an integer or a boolean as a JSON line writes it.
 fn put_value(line: &mut Vec<u8>, value: &FieldValue) {
     match value {
         FieldValue::Str(s) => put_text(line, s),
-        FieldValue::I64(v) => line.extend_from_slice(itoa::Buffer::new().format(*v).as_bytes()),
-        FieldValue::U64(v) => line.extend_from_slice(itoa::Buffer::new().format(*v).as_bytes()),
         FieldValue::F64(v) => put_float(line, *v),
-        FieldValue::Bool(v) => line.extend_from_slice(if *v { b"true" } else { b"false" }),
+        number_or_bool => super::json_text::put_value(line, number_or_bool),
     }
 }
 
