@@ -193,7 +193,8 @@ thread_local! {
 
 /// A value recorded with `?` or `%` (an event's message among them), rendered, then masked as
 /// [`text`] masks. It is rendered into a buffer kept per thread, not a new `String` per value;
-/// a `Debug` impl that logs while it is being rendered gets a `String` of its own.
+/// a value rendered while another one is (its `Debug` impl renders a field value itself) gets
+/// a `String` of its own.
 fn debug_text(value: &dyn fmt::Debug) -> FieldValue {
     RENDERED.with(|rendered| match rendered.try_borrow_mut() {
         Ok(mut rendered) => {
